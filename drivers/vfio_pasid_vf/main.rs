@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! vfio-pasid-vf: a vfio-pci variant driver for SR-IOV Virtual Functions.
+//!
+//! A VF cannot carry PASID or PRI extended capabilities (PCIe r6.0, sec. 9.3.7.14 and
+//! 9.3.7.11: they are shared with the PF), so a VM that gets a VF through VFIO cannot see
+//! that PASID and PRI work for it. This driver binds to VFs through `driver_override` and
+//! otherwise behaves exactly like vfio-pci.
+//!
+//! Layout:
+//! - [`vf`]: the per-device policy (which functions it binds);
+//! - `rust/vfio_pci_core.rs`: the safe wrapper over vfio_pci_core;
+//! - `rust/bindings.rs`: bindings generated at build time from the kernel tree.
+
+use kernel::{
+    prelude::*,
+    InPlaceModule, //
+};
+
+#[path = "../../rust/bindings.rs"]
+mod bindings;
+mod vf;
+#[path = "../../rust/vfio_pci_core.rs"]
+mod vfio_pci_core;
+
+module! {
+    type: VfioPasidVf,
+    name: "vfio_pasid_vf",
+    authors: ["The vfio-pasid-vf developers"],
+    description: "vfio-pci variant driver that presents PASID and PRI to SR-IOV VFs",
+    license: "GPL",
+}
+
+#[pin_data]
+struct VfioPasidVf {
+    #[pin]
+    _driver: vfio_pci_core::Registration<vf::PasidVf>,
+}
+
+impl InPlaceModule for VfioPasidVf {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            _driver <- vfio_pci_core::Registration::new(c"vfio-pasid-vf", module),
+        })
+    }
+}

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bindgen input for vfio-pasid-vf: the C API the driver calls, read from the
+ * headers of the kernel tree it is built against (struct layouts depend on
+ * that tree's config, so the bindings are generated at build time).
+ */
+#include <linux/pci.h>
+#include <linux/vfio.h>
+#include <linux/vfio_pci_core.h>
+
+#include "helpers.h"

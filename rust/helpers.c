@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers for what Rust cannot call directly: static inline functions and
+ * macros of the vfio and PCI headers.  Each is a one-line forwarder.
+ */
+#include "helpers.h"
+
+void vpv_dev_set_drvdata(struct device *dev, void *data)
+{
+	dev_set_drvdata(dev, data);
+}
+
+void *vpv_dev_get_drvdata(const struct device *dev)
+{
+	return dev_get_drvdata(dev);
+}
+
+void vpv_vfio_put_device(struct vfio_device *vdev)
+{
+	vfio_put_device(vdev);
+}
+
+/* is_virtfn and is_physfn are bitfields that share a word with others. */
+bool vpv_pci_is_virtfn(const struct pci_dev *pdev)
+{
+	return pdev->is_virtfn;
+}
+
+bool vpv_pci_is_physfn(const struct pci_dev *pdev)
+{
+	return pdev->is_physfn;
+}
+
+/*
+ * The vfio_pci_device_ops that vfio-pci installs (vfio_pci.c):
+ * vfio_pci_core_get_dmabuf_phys() is a static inline stub when
+ * CONFIG_VFIO_PCI_DMABUF is off, so the table is built in C.
+ */
+static const struct vfio_pci_device_ops vpv_pci_dev_ops = {
+	.get_dmabuf_phys = vfio_pci_core_get_dmabuf_phys,
+};
+
+const struct vfio_pci_device_ops *vpv_vfio_pci_dev_ops(void)
+{
+	return &vpv_pci_dev_ops;
+}
