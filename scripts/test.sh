@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run every vfio-pasid-vf test: the README's test command, and what CI runs.
+set -euo pipefail
+
+usage() {
+	cat <<EOF
+Usage: $(basename "$0") [--help]
+
+Runs, in order, and stops at the first failure:
+  1. scripts/setup.sh: toolchain and both test kernels (a no-op when cached);
+  2. static checks: rustfmt, and a CLIPPY=1 build that must print no warning;
+  3. the module and the kselftests, built against each kernel flavour;
+  4. the functional suite in a VM on the lean kernel;
+  5. the functional and reliability suites in a VM on the debug kernel
+     (KASAN, lockdep, kmemleak, atomic-sleep checks).
+A VM run fails on any failed test and on any kernel report in dmesg.
+Prints the cold setup time (when this run did the setup) and the test time.
+Logs and TAP output: build/test/.
+EOF
+}
+[[ ${1:-} == -h || ${1:-} == --help ]] && { usage; exit 0; }
+[[ $# -eq 0 ]] || { usage >&2; exit 2; }
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$VPV_ROOT"
+
+t0=$(date +%s)
+rm -f "$VPV_CACHE/setup-seconds"
+scripts/setup.sh
+t_setup=$(($(date +%s) - t0))
+cold=0
+for f in "$VPV_CACHE/setup-seconds" "$(kernel_build lean)/.vpv-build-seconds" "$(kernel_build debug)/.vpv-build-seconds"; do
+	# Build stamps older than this run belong to an earlier, cached setup.
+	[[ -f $f && $(stat -c %Y "$f") -ge $t0 ]] && cold=1
+done
+
+t1=$(date +%s)
+results=$VPV_ROOT/build/test
+rm -rf "$results" && mkdir -p "$results"
+ksrc=$(kernel_src)
+
+build_flavour() { # flavour -> build/test/<flavour>/vfio_pasid_vf.ko
+	local kdir
+	kdir=$(kernel_build "$1")
+	log "building vfio_pasid_vf.ko for the $1 kernel (CLIPPY=1)"
+	mkdir -p "$results/$1"
+	make -s KDIR="$kdir" CLIPPY=1 modules 2>&1 | tee "$results/$1/build.log"
+	if grep -Eq '^(warning|error)' "$results/$1/build.log"; then
+		die "the $1 build printed warnings (see $results/$1/build.log)"
+	fi
+	cp vfio_pasid_vf.ko "$results/$1/"
+}
+
+log "rustfmt check"
+make -s KDIR="$(kernel_build lean)" rustfmtcheck
+
+build_flavour lean
+log "building the kselftests"
+make -s -C tools/testing/selftests/vfio_pasid_vf KSRC="$ksrc" \
+	KHDR="$(kernel_build lean)/usr/include" OUTPUT="$results/selftests" >/dev/null
+
+run_suites() { # flavour suite...
+	local flavour=$1 suite
+	shift
+	for suite in "$@"; do
+		log "VM ($flavour kernel): $suite suite"
+		if scripts/vm.sh --flavour "$flavour" --out "$results/$flavour-$suite" -- \
+			tools/testing/selftests/vfio_pasid_vf/run.sh --suite "$suite" \
+			--module "$results/$flavour/vfio_pasid_vf.ko" --tests "$results/selftests" \
+			>"$results/$flavour-$suite.tap"; then
+			grep -E '^(not )?ok ' "$results/$flavour-$suite.tap"
+		else
+			cat "$results/$flavour-$suite.tap"
+			die "$suite suite on the $flavour kernel failed: $results/$flavour-$suite/"
+		fi
+	done
+}
+
+run_suites lean functional
+build_flavour debug
+run_suites debug functional reliability
+
+t_test=$(($(date +%s) - t1))
+echo
+echo "All tests passed."
+if [[ $cold -eq 1 ]]; then
+	echo "Cold setup (toolchain + kernels): $((t_setup / 60)) min $((t_setup % 60)) s"
+else
+	echo "Setup: cached ($t_setup s to check)"
+fi
+echo "Tests (build + VM suites): $((t_test / 60)) min $((t_test % 60)) s"

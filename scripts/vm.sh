@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a test kernel under virtme-ng (TCG) with an igb SR-IOV PF behind a
+# pcie-root-port and intel-iommu in scalable mode, run a command in it, and
+# bring its output and dmesg back.
+set -euo pipefail
+
+usage() {
+	cat <<EOF
+Usage: $(basename "$0") [--flavour lean|debug] [--out DIR] [--kvm] -- COMMAND...
+
+Boots \$VPV_CACHE/kbuild/current-<flavour> (default: lean) in QEMU q35 with:
+  intel-iommu (scalable mode, PASID), a pcie-root-port with an igb PF
+  (SR-IOV, 8 VFs), a second igb PF on its own root port (left without VFs,
+  for tests that unbind a PF), and a pci-testdev (a function that is not a VF).
+The host's root is the guest's root (read-only); DIR (default: a new
+directory under build/vm/) is writable and holds:
+  dmesg      the guest kernel log at the end of the run
+  output     what COMMAND printed (also printed here at the end)
+  console    the VM console (boot messages included)
+  status     the exit status of COMMAND
+COMMAND runs as root in the guest with VPV_OUT=DIR in its environment.
+
+Exit status: COMMAND's, or 1 if dmesg shows a WARN, BUG, Oops, KASAN,
+lockdep or kmemleak report (listed on stderr), or 1 if the VM died.
+--kvm uses hardware virtualisation; it does not work on the CI machines.
+EOF
+}
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+flavour=lean
+out=
+accel=--disable-kvm
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--flavour) flavour=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--kvm) accel=; shift ;;
+	-h | --help) usage; exit 0 ;;
+	--) shift; break ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+[[ $# -gt 0 ]] || { usage >&2; exit 2; }
+
+kbuild=$(kernel_build "$flavour")
+image=$kbuild/arch/x86/boot/bzImage
+[[ -f $image ]] || die "no $flavour kernel at $kbuild; run scripts/setup.sh"
+
+if [[ -z $out ]]; then
+	out=$VPV_ROOT/build/vm/$flavour-$(date +%Y%m%d-%H%M%S)-$$
+fi
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+rm -f "$out/status" "$out/dmesg"
+
+# The command line is passed as a file so that no quoting survives two shells.
+printf '%q ' "$@" >"$out/cmd"
+cat >"$out/guest.sh" <<EOF
+#!/bin/bash
+export VPV_OUT='$out'
+cd '$VPV_ROOT'
+set +e
+bash '$out/cmd' > '$out/output' 2>&1
+echo \$? > '$out/status'
+dmesg > '$out/dmesg'
+EOF
+
+mem=2G
+[[ $flavour == debug ]] && mem=4G
+
+log "booting the $flavour kernel ($(basename "$(readlink -f "$kbuild")")), output in $out"
+set +e
+timeout --foreground 45m vng --run "$image" $accel --disable-microvm --cpus 2 --memory "$mem" \
+	--rwdir "$out" --verbose \
+	--append="intel_iommu=on,sm_on iommu.strict=1 panic_on_warn=0 loglevel=6" \
+	--qemu-opts="-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,x-scalable-mode=on,x-pasid-mode=on -device pcie-root-port,id=rp1,chassis=1,slot=1 -device igb,bus=rp1 -device pcie-root-port,id=rp2,chassis=2,slot=2 -device igb,bus=rp2 -device pci-testdev" \
+	--exec "bash $out/guest.sh" >"$out/console" 2>&1
+vng_rc=$?
+set -e
+
+if [[ ! -f $out/status ]]; then
+	tail -n 40 "$out/console" >&2
+	die "the VM did not finish the command (vng exit $vng_rc); console: $out/console"
+fi
+status=$(cat "$out/status")
+cat "$out/output"
+
+# Any of these in dmesg fails the run, whatever the tests said.
+splat='WARNING:|BUG:|Oops|KASAN:|UBSAN:|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|unreferenced object|suspected memory leak|sleeping function called from invalid context|Call Trace:'
+if grep -Eq "$splat" "$out/dmesg"; then
+	log "dmesg shows kernel reports (full log: $out/dmesg):"
+	grep -E -m 20 "$splat" "$out/dmesg" >&2
+	exit 1
+fi
+exit "$status"

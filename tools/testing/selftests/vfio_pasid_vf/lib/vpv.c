@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test plumbing for the vfio-pasid-vf selftests.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/ioctl.h>
+
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+#include "vpv.h"
+
+const char *vpv_env_bdf(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+static int sysfs_write(const char *path, const char *val)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return n;
+}
+
+int vpv_driver_of(const char *bdf, char *buf, size_t len)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		buf[0] = '\0';
+		return 0;
+	}
+	target[n] = '\0';
+	snprintf(buf, len, "%s", strrchr(target, '/') + 1);
+	return 0;
+}
+
+int vpv_unbind(const char *bdf)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
+	if (access(path, F_OK) == 0) {
+		ret = sysfs_write(path, bdf);
+		if (ret)
+			return ret;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	return sysfs_write(path, "\n");
+}
+
+int vpv_bind(const char *bdf, const char *driver)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	ret = vpv_unbind(bdf);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+	ret = sysfs_write(path, driver);
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
+	ret = sysfs_write(path, bdf);
+	if (ret) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
+		sysfs_write(path, "\n");
+	}
+	return ret;
+}
+
+/* Open @bdf's VFIO cdev and attach it to a fresh IOAS; returns the fd. */
+static int vfio_cdev_open(const char *bdf, int *iommufd)
+{
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	char path[PATH_MAX], cdev[PATH_MAX] = "";
+	struct dirent *de;
+	DIR *dir;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir)))
+		if (!strncmp(de->d_name, "vfio", 4))
+			snprintf(cdev, sizeof(cdev), "/dev/vfio/devices/%s", de->d_name);
+	closedir(dir);
+	if (!cdev[0])
+		return -ENOENT;
+
+	*iommufd = open("/dev/iommu", O_RDWR);
+	if (*iommufd < 0)
+		return -errno;
+	fd = open(cdev, O_RDWR);
+	if (fd < 0)
+		goto err;
+	bind.iommufd = *iommufd;
+	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) ||
+	    ioctl(*iommufd, IOMMU_IOAS_ALLOC, &alloc))
+		goto err;
+	attach.pt_id = alloc.out_ioas_id;
+	if (ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+		goto err;
+	return fd;
+err:
+	fd = -errno;
+	close(*iommufd);
+	return fd;
+}
+
+int vpv_vfio_config_snapshot(const char *bdf, uint8_t *buf, size_t len)
+{
+	struct vfio_region_info info = {
+		.argsz = sizeof(info),
+		.index = VFIO_PCI_CONFIG_REGION_INDEX,
+	};
+	int fd, iommufd, ret = 0;
+
+	fd = vfio_cdev_open(bdf, &iommufd);
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &info))
+		ret = -errno;
+	else if (pread(fd, buf, len, info.offset) != (ssize_t)len)
+		ret = -EIO;
+	close(fd);
+	close(iommufd);
+	return ret;
+}
+
+int vpv_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+bool vpv_kmsg_find(int fd, const char *needle)
+{
+	char rec[4096];
+	ssize_t n;
+
+	/* One record per read; EAGAIN at the end, EPIPE if records were lost. */
+	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		rec[n] = '\0';
+		if (strstr(rec, needle))
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test plumbing for the vfio-pasid-vf selftests: sysfs binding through
+ * driver_override, the kernel log, and the devices the VM harness made.
+ */
+#ifndef VPV_SELFTEST_H
+#define VPV_SELFTEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VPV_DRIVER "vfio-pasid-vf"
+#define VFIO_PCI_DRIVER "vfio-pci"
+#define PCI_CFG_SPACE_EXP_SIZE 4096
+
+/*
+ * The functions the VM harness (run.sh) prepared, from the environment:
+ * VPV_VF (a VF of the SR-IOV PF, bound to vfio-pasid-vf), VPV_PF2 (an SR-IOV
+ * PF that the tests may unbind), VPV_NONVF (a function that is not a VF).
+ * Returns NULL if the variable is unset.
+ */
+const char *vpv_env_bdf(const char *name);
+
+/* The driver bound to @bdf, written to @buf; "" if none.  0 or -errno. */
+int vpv_driver_of(const char *bdf, char *buf, size_t len);
+
+/*
+ * Bind @bdf to @driver through driver_override, unbinding its current driver
+ * first.  Returns 0, or the -errno that the write to the driver's bind file
+ * returned (the probe's result).  driver_override is cleared on failure.
+ */
+int vpv_bind(const char *bdf, const char *driver);
+
+/* Unbind @bdf from its driver (if any) and clear driver_override. */
+int vpv_unbind(const char *bdf);
+
+/*
+ * Read the whole config space of @bdf through VFIO (iommufd cdev), with the
+ * device bound to @driver: open, read @len bytes at offset 0, close.
+ */
+int vpv_vfio_config_snapshot(const char *bdf, uint8_t *buf, size_t len);
+
+/* A cursor at the end of the kernel log (/dev/kmsg); -errno on error. */
+int vpv_kmsg_open(void);
+
+/* Whether a record logged after vpv_kmsg_open() contains @needle. */
+bool vpv_kmsg_find(int fd, const char *needle);
+
+#endif /* VPV_SELFTEST_H */

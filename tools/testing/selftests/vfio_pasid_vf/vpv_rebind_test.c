@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reliability: binding, opening and unbinding a VF over and over leaks
+ * nothing (kmemleak; run it on the debug kernel flavour).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libvfio.h>
+
+#include "kselftest_harness.h"
+#include "lib/vpv.h"
+
+#define KMEMLEAK "/sys/kernel/debug/kmemleak"
+#define CYCLES 100
+
+static const char *vf_bdf;
+
+static int kmemleak_cmd(const char *cmd)
+{
+	int fd = open(KMEMLEAK, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, cmd, strlen(cmd)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Number of leak reports in the kmemleak file; each is also logged. */
+static int kmemleak_reports(struct __test_metadata *_metadata)
+{
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	f = fopen(KMEMLEAK, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "unreferenced object"))
+			n++;
+		if (n && n <= 5)
+			TH_LOG("%s", line);
+	}
+	fclose(f);
+	return n;
+}
+
+TEST(unbind_rebind_100_cycles_leak_nothing)
+{
+	static uint8_t cfg[256];
+	int i;
+
+	if (access(KMEMLEAK, F_OK))
+		SKIP(return, "no %s: kernel without CONFIG_DEBUG_KMEMLEAK (use the debug flavour)",
+		     KMEMLEAK);
+
+	/* Forget what leaked before this test. */
+	ASSERT_EQ(0, kmemleak_cmd("clear"));
+
+	for (i = 0; i < CYCLES; i++) {
+		ASSERT_EQ(0, vpv_unbind(vf_bdf)) TH_LOG("cycle %d: unbind", i);
+		ASSERT_EQ(0, vpv_bind(vf_bdf, VPV_DRIVER)) TH_LOG("cycle %d: bind", i);
+		ASSERT_EQ(0, vpv_vfio_config_snapshot(vf_bdf, cfg, sizeof(cfg)))
+			TH_LOG("cycle %d: open, read config, close", i);
+	}
+
+	/* kmemleak reports only objects older than 5 s, found in a scan. */
+	sleep(6);
+	ASSERT_EQ(0, kmemleak_cmd("scan"));
+	EXPECT_EQ(0, kmemleak_reports(_metadata));
+}
+
+int main(int argc, char *argv[])
+{
+	vf_bdf = vfio_selftests_get_bdf(&argc, argv);
+	return test_harness_run(argc, argv);
+}
