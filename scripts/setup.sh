@@ -6,7 +6,7 @@ set -euo pipefail
 
 usage() {
 	cat <<EOF
-Usage: $(basename "$0") [--no-kernel] [--help]
+Usage: $(basename "$0") [--no-kernel | --only-lean] [--help]
 
 Installs, once, what building and testing vfio-pasid-vf needs:
   - Debian packages from bookworm (clang/lld/llvm 19, kernel build deps) and
@@ -18,7 +18,8 @@ Installs, once, what building and testing vfio-pasid-vf needs:
   - bindgen-cli $VPV_BINDGEN_VERSION from crates.io and virtme-ng from PyPI
     (in a venv), both in the cache;
   - then builds the test kernels (lean and debug flavours) with
-    scripts/build-kernel.sh, unless --no-kernel is given.
+    scripts/build-kernel.sh; --only-lean builds only the lean one (enough
+    for the demo), --no-kernel neither.
 
 Cache: \$VPV_CACHE (now $VPV_CACHE).  A second run only checks and says so.
 Set KSRC=/path/to/linux to use your own kernel source instead of Debian's.
@@ -28,10 +29,11 @@ EOF
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-build_kernel=1
+flavours=(lean debug)
 for arg in "$@"; do
 	case $arg in
-	--no-kernel) build_kernel=0 ;;
+	--no-kernel) flavours=() ;;
+	--only-lean) flavours=(lean) ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -205,7 +207,6 @@ else
 	echo "$(($(date +%s) - start))" >"$VPV_CACHE/setup-seconds"
 fi
 
-if [[ $build_kernel -eq 1 ]]; then
-	"$VPV_ROOT/scripts/build-kernel.sh" lean
-	"$VPV_ROOT/scripts/build-kernel.sh" debug
-fi
+for flavour in "${flavours[@]}"; do
+	"$VPV_ROOT/scripts/build-kernel.sh" "$flavour"
+done

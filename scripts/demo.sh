@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The demo: a VF bound to vfio-pasid-vf in the default test VM, and what a
+# VMM sees of it through VFIO.
+set -euo pipefail
+
+usage() {
+	cat <<EOF
+Usage: $(basename "$0") [--help]
+
+Sets up what is missing (toolchain, lean test kernel; cached after the first
+run), builds vfio_pasid_vf.ko and vpv-cfgdump, then boots the default test VM
+(q35, intel-iommu in scalable mode, igb SR-IOV PF) and in it:
+  creates 2 VFs, loads the module, binds VF 0 through driver_override,
+  and prints the VF's binding and its extended capabilities as VFIO shows
+  them to a VMM (vpv-cfgdump), next to what the PF has.
+EOF
+}
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+# Inside the VM.
+if [[ ${1:-} == --guest ]]; then
+	dump=$2 ko=$3
+	sysfs=/sys/bus/pci/devices
+	pf=
+	for d in "$sysfs"/*; do
+		if [[ $(<"$d/vendor") == 0x8086 && $(<"$d/device") == 0x10c9 ]]; then
+			pf=$(basename "$d")
+			break
+		fi
+	done
+	[[ -n $pf ]] || die "no igb PF in the VM"
+	echo "== PF $pf: creating 2 VFs (no VF driver autoprobe)"
+	echo 0 >"$sysfs/$pf/sriov_drivers_autoprobe"
+	echo 2 >"$sysfs/$pf/sriov_numvfs"
+	vf=$(basename "$(readlink "$sysfs/$pf/virtfn0")")
+	echo "== insmod vfio_pasid_vf.ko; bind VF $vf through driver_override"
+	insmod "$ko"
+	echo vfio-pasid-vf >"$sysfs/$vf/driver_override"
+	echo "$vf" >/sys/bus/pci/drivers/vfio-pasid-vf/bind
+	echo "   $vf is bound to: $(basename "$(readlink "$sysfs/$vf/driver")")"
+	echo "   VFIO cdev: /dev/vfio/devices/$(ls "$sysfs/$vf/vfio-dev")"
+	echo "== PF $pf extended capabilities (host view, lspci):"
+	lspci -vvv -s "$pf" | grep -E '^\s+Capabilities: \[[0-9a-f]{3}' || true
+	echo "== VF $vf as a VMM sees it through VFIO:"
+	"$dump" "$vf"
+	echo "== dmesg from the driver:"
+	dmesg | grep -E 'vfio-pasid-vf [0-9a-f]{4}:|vfio_pasid_vf: ' || true
+	exit 0
+fi
+
+[[ ${1:-} == -h || ${1:-} == --help ]] && { usage; exit 0; }
+[[ $# -eq 0 ]] || { usage >&2; exit 2; }
+
+cd "$VPV_ROOT"
+scripts/setup.sh --only-lean
+kdir=$(kernel_build lean)
+log "building vfio_pasid_vf.ko and vpv-cfgdump"
+make -s KDIR="$kdir" modules
+mkdir -p build/demo
+cp vfio_pasid_vf.ko build/demo/
+make -s -C tools/vpv-cfgdump KHDR="$kdir/usr/include" OUTPUT="$VPV_ROOT/build/demo"
+scripts/vm.sh --out build/demo/vm -- \
+	scripts/demo.sh --guest "$VPV_ROOT/build/demo/vpv-cfgdump" "$VPV_ROOT/build/demo/vfio_pasid_vf.ko"
