@@ -9,3 +9,4 @@
 #include <linux/vfio_pci_core.h>
 
 #include "helpers.h"
+#include "../drivers/vfio_pasid_vf/sysfs.h"

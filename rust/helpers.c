@@ -3,6 +3,8 @@
  * C helpers for what Rust cannot call directly: static inline functions and
  * macros of the vfio and PCI headers.  Each is a one-line forwarder.
  */
+#include <linux/iommu.h>
+
 #include "helpers.h"
 
 void vpv_dev_set_drvdata(struct device *dev, void *data)
@@ -29,6 +31,22 @@ bool vpv_pci_is_virtfn(const struct pci_dev *pdev)
 bool vpv_pci_is_physfn(const struct pci_dev *pdev)
 {
 	return pdev->is_physfn;
+}
+
+bool vpv_pci_pasid_enabled(const struct pci_dev *pdev)
+{
+	return pdev->pasid_enabled;
+}
+
+struct pci_dev *vpv_pci_physfn(struct pci_dev *pdev)
+{
+	return pci_physfn(pdev);
+}
+
+/* dev->iommu is the IOMMU core's; max_pasids is set when the device is probed. */
+u32 vpv_dev_max_pasids(const struct device *dev)
+{
+	return dev->iommu ? dev->iommu->max_pasids : 0;
 }
 
 /*

@@ -31,6 +31,7 @@ use kernel::{
     prelude::*,
     str::as_char_ptr_in_const_context,
     types::Opaque,
+    uaccess::UserPtr,
     ThisModule, //
 };
 
@@ -72,6 +73,56 @@ impl PciDev {
         unsafe { bindings::vpv_pci_is_physfn(self.as_raw()) }
     }
 
+    /// The PF of this VF; `None` if this function is not a VF.
+    pub(crate) fn physfn(&self) -> Option<&PciDev> {
+        if !self.is_virtfn() {
+            return None;
+        }
+        // SAFETY: By the type invariant `self.as_raw()` is valid, and it is a VF, so
+        // `pci_physfn()` returns its PF, which holds a reference that outlives the VF.
+        Some(unsafe { PciDev::from_raw(bindings::vpv_pci_physfn(self.as_raw())) })
+    }
+
+    /// The offset of extended capability `id` in config space, if the function has it.
+    pub(crate) fn find_ext_capability(&self, id: u16) -> Option<u16> {
+        // SAFETY: By the type invariant `self.as_raw()` is a valid `pci_dev`.
+        let pos = unsafe { bindings::pci_find_ext_capability(self.as_raw(), id.into()) };
+        (pos != 0).then_some(pos)
+    }
+
+    /// Reads the config space dword at `pos`, straight from the function.
+    pub(crate) fn read_config_dword(&self, pos: u16) -> Result<u32> {
+        let mut val = 0u32;
+        // SAFETY: By the type invariant `self.as_raw()` is valid; `val` is a valid `u32` to
+        // write to. The PCI core checks `pos` against the function's config space size.
+        let ret = unsafe { bindings::pci_read_config_dword(self.as_raw(), pos.into(), &mut val) };
+        if ret != 0 {
+            return Err(EIO);
+        }
+        Ok(val)
+    }
+
+    /// The size of the function's config space: 256, or 4096 with extended config space.
+    pub(crate) fn cfg_size(&self) -> u16 {
+        // SAFETY: By the type invariant `self.as_raw()` is valid; `cfg_size` is set at
+        // enumeration and not changed afterwards.
+        let size = unsafe { (*self.as_raw()).cfg_size };
+        u16::try_from(size).unwrap_or(0)
+    }
+
+    /// Whether the PCI core has enabled PASID on this function (`pci_enable_pasid()`).
+    pub(crate) fn pasid_enabled(&self) -> bool {
+        // SAFETY: By the type invariant `self.as_raw()` is a valid `pci_dev`.
+        unsafe { bindings::vpv_pci_pasid_enabled(self.as_raw()) }
+    }
+
+    /// How many PASIDs the IOMMU can give this function (`dev->iommu->max_pasids`): the
+    /// smaller of its PASID capability (the PF's, for a VF) and the IOMMU's; 0 for none.
+    pub(crate) fn iommu_max_pasids(&self) -> u32 {
+        // SAFETY: By the type invariant `self.as_raw()` is valid.
+        unsafe { bindings::vpv_dev_max_pasids(addr_of_mut!((*self.as_raw()).dev)) }
+    }
+
     /// The generic device, for `dev_*!` logging.
     pub(crate) fn as_dev(&self) -> &device::Device {
         // SAFETY: By the type invariant `self.as_raw()` is valid, so `dev` is a valid embedded
@@ -100,6 +151,127 @@ pub(crate) trait Driver: Sized + 'static {
 
     /// Initialises the per-device state of `pdev` when its vfio device is allocated.
     fn init_data(pdev: &PciDev) -> impl PinInit<Self::Data, Error>;
+
+    /// Called when userspace opens the device, after `vfio_pci_core_enable()` has built the
+    /// virtualised config space (`vconfig`) and before `vfio_pci_core_finish_enable()`.
+    /// An error fails the open.
+    fn open_device(_dev: &Device<Self>, _vconfig: &VirtConfig<'_>) -> Result {
+        Ok(())
+    }
+
+    /// Called after `vfio_pci_core_close_device()` when the last user closed the device.
+    fn close_device(_dev: &Device<Self>) {}
+
+    /// Called after every reset of the function by the PCI core (FLR, bus or slot reset,
+    /// `VFIO_DEVICE_RESET`), while the device is bound.
+    fn reset_done(_dev: &Device<Self>) {}
+
+    /// Reads `count` bytes of the config region at `pos` into `buf`; returns the count read.
+    fn read_config(dev: &Device<Self>, buf: UserPtr, count: usize, pos: u64) -> Result<usize> {
+        dev.core_read_config(buf, count, pos)
+    }
+
+    /// Writes `count` bytes from `buf` to the config region at `pos`; returns the count written.
+    fn write_config(dev: &Device<Self>, buf: UserPtr, count: usize, pos: u64) -> Result<usize> {
+        dev.core_write_config(buf, count, pos)
+    }
+
+    /// The driver's sysfs attribute groups (`struct device_driver.dev_groups`): a
+    /// NULL-terminated C array that lives as long as the module, or null for none.
+    fn dev_groups() -> *const *const bindings::attribute_group {
+        core::ptr::null()
+    }
+}
+
+/// The page that a sysfs `show` callback fills.
+pub(crate) struct SysfsBuf<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl core::fmt::Write for SysfsBuf<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Runs `show` for the device bound to `T` behind a sysfs attribute's `struct device`.
+///
+/// # Safety
+///
+/// `dev` must be the `struct device` of a PCI function bound to the driver `T`, inside a
+/// sysfs callback of one of `T::dev_groups()` (the driver core removes them before unbind, so
+/// the binding outlives the call), and `buf` must be the callback's `PAGE_SIZE` buffer.
+pub(crate) unsafe fn sysfs_show<T: Driver>(
+    dev: *mut bindings::device,
+    buf: *mut c_char,
+    show: impl FnOnce(&Device<T>, &mut SysfsBuf<'_>) -> Result,
+) -> isize {
+    // SAFETY: Per the function's requirements, drvdata is the `vfio_device` (at offset 0) of a
+    // registered `Device<T>`, and `buf` is `PAGE_SIZE` writable bytes.
+    let (dev, buf) = unsafe {
+        let vdev = bindings::vpv_dev_get_drvdata(dev).cast::<bindings::vfio_device>();
+        let page = core::slice::from_raw_parts_mut(buf.cast::<u8>(), kernel::page::PAGE_SIZE);
+        (Device::<T>::from_vdev(vdev), page)
+    };
+    let mut out = SysfsBuf { buf, len: 0 };
+    match show(dev, &mut out) {
+        Ok(()) => isize::try_from(out.len).unwrap_or(0),
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// Runs `store` with the input of a sysfs attribute of the device bound to `T`.
+///
+/// # Safety
+///
+/// As for [`sysfs_show`], with `buf` the callback's `count` input bytes.
+pub(crate) unsafe fn sysfs_store<T: Driver>(
+    dev: *mut bindings::device,
+    buf: *const c_char,
+    count: usize,
+    store: impl FnOnce(&Device<T>, &[u8]) -> Result,
+) -> isize {
+    // SAFETY: As in `sysfs_show`; `buf` is `count` readable bytes.
+    let (dev, input) = unsafe {
+        let vdev = bindings::vpv_dev_get_drvdata(dev).cast::<bindings::vfio_device>();
+        let input = core::slice::from_raw_parts(buf.cast::<u8>(), count);
+        (Device::<T>::from_vdev(vdev), input)
+    };
+    match store(dev, input) {
+        Ok(()) => isize::try_from(count).unwrap_or(isize::MAX),
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// vfio-pci's virtualised config space of an open device (`vdev->vconfig`): what userspace
+/// sees for the bytes vfio-pci virtualises, such as the extended capability headers.
+///
+/// # Invariants
+///
+/// `ptr` points to `len` readable bytes that stay allocated for `'a`.
+pub(crate) struct VirtConfig<'a> {
+    ptr: *const u8,
+    len: usize,
+    _p: PhantomData<&'a [u8]>,
+}
+
+impl VirtConfig<'_> {
+    /// The little-endian dword at `pos`, if `pos` is dword-aligned and inside config space.
+    pub(crate) fn dword(&self, pos: u16) -> Option<u32> {
+        let pos = usize::from(pos);
+        if pos % 4 != 0 || pos.checked_add(4)? > self.len {
+            return None;
+        }
+        let mut bytes = [0u8; 4];
+        // SAFETY: `pos..pos + 4` is inside the `len` readable bytes of the type invariant.
+        unsafe { core::ptr::copy_nonoverlapping(self.ptr.add(pos), bytes.as_mut_ptr(), 4) };
+        Some(u32::from_le_bytes(bytes))
+    }
 }
 
 /// A vfio-pci device bound to the variant driver `T`.
@@ -135,6 +307,60 @@ impl<T: Driver> Device<T> {
     fn core(&self) -> *mut bindings::vfio_pci_core_device {
         self.core.get()
     }
+
+    /// The PCI function this device drives.
+    pub(crate) fn pdev(&self) -> &PciDev {
+        // SAFETY: By the type invariant `core` is initialised, so `pdev` is the function the
+        // device was allocated for, which outlives it.
+        unsafe { PciDev::from_raw((*self.core()).pdev) }
+    }
+
+    /// The driver's per-device state.
+    pub(crate) fn data(&self) -> &T::Data {
+        &self.data
+    }
+
+    /// vfio-pci's own config region access, at offset `pos` of the config region.
+    fn core_config_rw(&self, buf: UserPtr, count: usize, pos: u64, write: bool) -> Result<usize> {
+        let mut ppos = bindings::loff_t::try_from(config_region_offset(pos)).map_err(|_| EINVAL)?;
+        // SAFETY: `self.core()` is a live, open device (config accesses come only through its
+        // open file); `buf` and `count` come from userspace and are checked by the uaccess
+        // helpers vfio-pci uses; `ppos` is a valid `loff_t`.
+        let ret = unsafe {
+            let vdev = addr_of_mut!((*self.core()).vdev);
+            if write {
+                bindings::vfio_pci_core_write(vdev, buf.as_const_ptr().cast(), count, &mut ppos)
+            } else {
+                bindings::vfio_pci_core_read(vdev, buf.as_mut_ptr().cast(), count, &mut ppos)
+            }
+        };
+        usize::try_from(ret).map_err(|_| c_int::try_from(ret).map_or(EIO, Error::from_errno))
+    }
+
+    /// Reads the config region through vfio-pci, as vfio-pci itself would.
+    pub(crate) fn core_read_config(&self, buf: UserPtr, count: usize, pos: u64) -> Result<usize> {
+        self.core_config_rw(buf, count, pos, false)
+    }
+
+    /// Writes the config region through vfio-pci, as vfio-pci itself would.
+    pub(crate) fn core_write_config(&self, buf: UserPtr, count: usize, pos: u64) -> Result<usize> {
+        self.core_config_rw(buf, count, pos, true)
+    }
+}
+
+/// `VFIO_PCI_OFFSET_MASK`: the offset inside a region, in a VFIO device file offset.
+const VFIO_PCI_OFFSET_MASK: u64 = (1 << bindings::VFIO_PCI_OFFSET_SHIFT) - 1;
+
+/// The file offset of byte `pos` of the config region (`VFIO_PCI_INDEX_TO_OFFSET()`).
+fn config_region_offset(pos: u64) -> u64 {
+    (u64::from(bindings::VFIO_PCI_CONFIG_REGION_INDEX) << bindings::VFIO_PCI_OFFSET_SHIFT) | pos
+}
+
+/// The offset in the config region that the file offset `ppos` addresses, if it does.
+fn config_region_pos(ppos: bindings::loff_t) -> Option<u64> {
+    let ppos = u64::try_from(ppos).ok()?;
+    (ppos >> bindings::VFIO_PCI_OFFSET_SHIFT == u64::from(bindings::VFIO_PCI_CONFIG_REGION_INDEX))
+        .then_some(ppos & VFIO_PCI_OFFSET_MASK)
 }
 
 /// `PCI_ANY_ID`, which C spells `(~0)`.
@@ -182,9 +408,9 @@ impl<T: Driver> Adapter<T> {
         pasid_attach_ioas: Some(bindings::vfio_iommufd_physical_pasid_attach_ioas),
         pasid_detach_ioas: Some(bindings::vfio_iommufd_physical_pasid_detach_ioas),
         open_device: Some(Self::open_device_callback),
-        close_device: Some(bindings::vfio_pci_core_close_device),
-        read: Some(bindings::vfio_pci_core_read),
-        write: Some(bindings::vfio_pci_core_write),
+        close_device: Some(Self::close_device_callback),
+        read: Some(Self::read_callback),
+        write: Some(Self::write_callback),
         ioctl: Some(bindings::vfio_pci_core_ioctl),
         get_region_info_caps: Some(bindings::vfio_pci_ioctl_get_region_info),
         mmap: Some(bindings::vfio_pci_core_mmap),
@@ -231,10 +457,114 @@ impl<T: Driver> Adapter<T> {
             // SAFETY: `dev.core()` is a registered `vfio_pci_core_device` that is not open;
             // enable and finish_enable pair as in vfio-pci's `vfio_pci_open_device()`.
             to_result(unsafe { bindings::vfio_pci_core_enable(dev.core()) })?;
+            // SAFETY: `dev.core()` is valid; the successful enable above set `vconfig`.
+            let ptr = unsafe { (*dev.core()).vconfig };
+            // INVARIANT: `vfio_pci_core_enable()` allocated `vconfig` with the function's
+            // config space size; only `vfio_pci_core_disable()` frees it, not before the
+            // hook returns.
+            let vconfig = VirtConfig {
+                ptr,
+                len: dev.pdev().cfg_size().into(),
+                _p: PhantomData,
+            };
+            if let Err(e) = T::open_device(dev, &vconfig) {
+                // SAFETY: Undoes the successful enable above, as vfio-pci does on errors.
+                unsafe { bindings::vfio_pci_core_disable(dev.core()) };
+                return Err(e);
+            }
             // SAFETY: `vfio_pci_core_enable()` succeeded just above.
             unsafe { bindings::vfio_pci_core_finish_enable(dev.core()) };
             Ok(0)
         })
+    }
+
+    extern "C" fn close_device_callback(vdev: *mut bindings::vfio_device) {
+        // SAFETY: The vfio core calls `close_device` on an open, live device.
+        unsafe { bindings::vfio_pci_core_close_device(vdev) };
+        // SAFETY: Same as above.
+        T::close_device(unsafe { Device::<T>::from_vdev(vdev) });
+    }
+
+    /// Routes config region accesses to the driver and every other region to vfio-pci.
+    fn rw_callback(
+        vdev: *mut bindings::vfio_device,
+        buf: UserPtr,
+        count: usize,
+        ppos: *mut bindings::loff_t,
+        write: bool,
+    ) -> isize {
+        // SAFETY: The vfio core passes a valid file position.
+        let Some(pos) = config_region_pos(unsafe { *ppos }) else {
+            // SAFETY: The arguments are the vfio core's, passed on unchanged.
+            return unsafe {
+                if write {
+                    bindings::vfio_pci_core_write(vdev, buf.as_const_ptr().cast(), count, ppos)
+                } else {
+                    bindings::vfio_pci_core_read(vdev, buf.as_mut_ptr().cast(), count, ppos)
+                }
+            };
+        };
+        // SAFETY: The vfio core calls `read` and `write` on an open, live device.
+        let dev = unsafe { Device::<T>::from_vdev(vdev) };
+        let done = if write {
+            T::write_config(dev, buf, count, pos)
+        } else {
+            T::read_config(dev, buf, count, pos)
+        };
+        match done.and_then(|n| Ok((n, bindings::loff_t::try_from(n)?))) {
+            Ok((n, advance)) => {
+                // SAFETY: As above; vfio-pci advances the position by what it transferred.
+                unsafe { *ppos += advance };
+                isize::try_from(n).unwrap_or(isize::MAX)
+            }
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    extern "C" fn read_callback(
+        vdev: *mut bindings::vfio_device,
+        buf: *mut c_char,
+        count: usize,
+        ppos: *mut bindings::loff_t,
+    ) -> isize {
+        Self::rw_callback(vdev, UserPtr::from_ptr(buf.cast()), count, ppos, false)
+    }
+
+    extern "C" fn write_callback(
+        vdev: *mut bindings::vfio_device,
+        buf: *const c_char,
+        count: usize,
+        ppos: *mut bindings::loff_t,
+    ) -> isize {
+        Self::rw_callback(
+            vdev,
+            UserPtr::from_ptr(buf.cast_mut().cast()),
+            count,
+            ppos,
+            true,
+        )
+    }
+
+    /// vfio_pci_core's AER handling, plus the driver's `reset_done` hook.
+    const ERR_HANDLERS: bindings::pci_error_handlers = bindings::pci_error_handlers {
+        error_detected: Some(bindings::vfio_pci_core_aer_err_detected),
+        reset_done: Some(Self::reset_done_callback),
+        mmio_enabled: None,
+        slot_reset: None,
+        reset_prepare: None,
+        resume: None,
+        cor_error_detected: None,
+    };
+
+    extern "C" fn reset_done_callback(pdev: *mut bindings::pci_dev) {
+        // SAFETY: The PCI core calls `reset_done` only for a bound device, whose drvdata
+        // `probe_callback` set to its core device.
+        let core = unsafe { bindings::vpv_dev_get_drvdata(addr_of_mut!((*pdev).dev)) };
+        if core.is_null() {
+            return;
+        }
+        // SAFETY: drvdata is the `vfio_device` of a registered `Device<T>` (offset 0).
+        T::reset_done(unsafe { Device::<T>::from_vdev(core.cast()) });
     }
 
     extern "C" fn probe_callback(
@@ -317,8 +647,10 @@ impl<T: Driver> Registration<T> {
                         id_table: ID_TABLE.as_ptr(),
                         probe: Some(Adapter::<T>::probe_callback),
                         remove: Some(Adapter::<T>::remove_callback),
-                        err_handler: &raw const bindings::vfio_pci_core_err_handlers,
+                        err_handler: &Adapter::<T>::ERR_HANDLERS,
                         driver_managed_dma: true,
+                        // `__pci_register_driver()` copies it to `driver.dev_groups`.
+                        dev_groups: T::dev_groups().cast_mut(),
                         ..Default::default()
                     })
                 };

@@ -8,7 +8,9 @@
 //! otherwise behaves exactly like vfio-pci.
 //!
 //! Layout:
-//! - [`vf`]: the per-device policy (which functions it binds);
+//! - [`emu`]: the emulation core (register models, placement, access merging), free of
+//!   kernel types so that the host builds it too, for `cargo test` and fuzzing;
+//! - [`vf`]: the per-device policy and the glue between the core and vfio-pci;
 //! - `rust/vfio_pci_core.rs`: the safe wrapper over vfio_pci_core;
 //! - `rust/bindings.rs`: bindings generated at build time from the kernel tree.
 
@@ -19,6 +21,10 @@ use kernel::{
 
 #[path = "../../rust/bindings.rs"]
 mod bindings;
+// The emulation core is also a host library (`cargo test`, fuzzing): its API is `pub`, and
+// the host tests use parts of it that the driver does not.
+#[allow(dead_code, unreachable_pub)]
+mod emu;
 mod vf;
 #[path = "../../rust/vfio_pci_core.rs"]
 mod vfio_pci_core;
