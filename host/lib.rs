@@ -891,6 +891,21 @@ pub mod fake {
             let class = self.emu.classify(pos, len);
             let expected = self.expected_access(pos, len);
             ensure(class == expected, "classify", pos as u32, class as u64)?;
+            // Outside the span, every access is real.
+            let outside = match self.emu.span() {
+                Some(span) => {
+                    len == 0
+                        || pos.saturating_add(len as u64) <= u64::from(span.start)
+                        || pos >= u64::from(span.end)
+                }
+                None => true,
+            };
+            ensure(
+                !outside || class == Access::Real,
+                "span",
+                pos as u32,
+                class as u64,
+            )?;
             if pos > u64::from(u16::MAX) {
                 return Ok(());
             }

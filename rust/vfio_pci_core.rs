@@ -166,6 +166,13 @@ pub(crate) trait Driver: Sized + 'static {
     /// `VFIO_DEVICE_RESET`), while the device is bound.
     fn reset_done(_dev: &Device<Self>) {}
 
+    /// Whether the driver handles an access of `count` bytes at `pos` of the config region;
+    /// if not, vfio-pci handles it directly, as it would without the driver. Called on every
+    /// config access: it should be cheap.
+    fn config_intercepts(_dev: &Device<Self>, _pos: u64, _count: usize) -> bool {
+        true
+    }
+
     /// Reads `count` bytes of the config region at `pos` into `buf`; returns the count read.
     fn read_config(dev: &Device<Self>, buf: UserPtr, count: usize, pos: u64) -> Result<usize> {
         dev.core_read_config(buf, count, pos)
@@ -493,8 +500,12 @@ impl<T: Driver> Adapter<T> {
         ppos: *mut bindings::loff_t,
         write: bool,
     ) -> isize {
-        // SAFETY: The vfio core passes a valid file position.
-        let Some(pos) = config_region_pos(unsafe { *ppos }) else {
+        // SAFETY: The vfio core calls `read` and `write` on an open, live device, with a valid
+        // file position.
+        let (dev, ppos_val) = unsafe { (Device::<T>::from_vdev(vdev), *ppos) };
+        let Some(pos) =
+            config_region_pos(ppos_val).filter(|&pos| T::config_intercepts(dev, pos, count))
+        else {
             // SAFETY: The arguments are the vfio core's, passed on unchanged.
             return unsafe {
                 if write {
@@ -504,8 +515,6 @@ impl<T: Driver> Adapter<T> {
                 }
             };
         };
-        // SAFETY: The vfio core calls `read` and `write` on an open, live device.
-        let dev = unsafe { Device::<T>::from_vdev(vdev) };
         let done = if write {
             T::write_config(dev, buf, count, pos)
         } else {

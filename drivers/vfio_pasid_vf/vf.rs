@@ -16,7 +16,13 @@ use core::{
 use kernel::{
     new_mutex,
     prelude::*,
-    sync::Mutex,
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Mutex,
+    },
     uaccess::{
         UserPtr,
         UserSlice, //
@@ -40,6 +46,7 @@ use crate::emu::{
     PCI_EXT_CAP_ID_PASID,
     PCI_EXT_CAP_ID_PRI,
     PRI_CTRL,
+    PRI_STATUS,
     PRI_STATUS_RF,
     PRI_STATUS_UPRGI, //
 };
@@ -63,6 +70,10 @@ pub(crate) struct VfState {
     #[pin]
     settings: Mutex<Settings>,
 
+    /// [`Emulation::span`] of `emu` as `start << 16 | end`; 0 when nothing is emulated.
+    /// Read without the lock on every config access: an access outside it goes straight to
+    /// vfio-pci. Set under the `emu` lock, before the emulation exists and after it is gone.
+    span: Atomic<u32>,
     /// The emulation of the open device; `None` while closed or when nothing is emulated.
     ///
     /// Never held across a call into vfio-pci: vfio-pci resets the function with its own
@@ -94,6 +105,19 @@ struct VfEmulation {
 }
 
 impl VfEmulation {
+    /// Whether a read of `[pos, pos + len)` covers the VF's Page Request Status register.
+    fn reads_pri_status(&self, pos: u16, len: usize) -> bool {
+        let Some(status) = self
+            .emu
+            .offset(EmulatedCap::Pri)
+            .map(|pri| pri + PRI_STATUS)
+        else {
+            return false;
+        };
+        let end = usize::from(pos).saturating_add(len);
+        usize::from(pos) < usize::from(status) + 2 && end > usize::from(status)
+    }
+
     /// Latches, in the VF's Page Request Status, the Response Failure and Unexpected PRG
     /// Index events that the PF's status shows since the last look.
     ///
@@ -149,6 +173,7 @@ impl Driver for PasidVf {
     fn init_data(_pdev: &PciDev) -> impl PinInit<Self::Data, Error> {
         try_pin_init!(VfState {
             settings <- new_mutex!(Settings::default()),
+            span: Atomic::new(0),
             emu <- new_mutex!(None),
         })
     }
@@ -168,12 +193,20 @@ impl Driver for PasidVf {
             vf.emu.reset();
             vf
         });
-        *dev.data().emu.lock() = emu;
+        let span = emu
+            .as_ref()
+            .and_then(|vf| vf.emu.span())
+            .map_or(0, |span| u32::from(span.start) << 16 | u32::from(span.end));
+        let mut guard = dev.data().emu.lock();
+        *guard = emu;
+        dev.data().span.store(span, Relaxed);
         Ok(())
     }
 
     fn close_device(dev: &Device<Self>) {
-        *dev.data().emu.lock() = None;
+        let mut guard = dev.data().emu.lock();
+        dev.data().span.store(0, Relaxed);
+        *guard = None;
     }
 
     /// A reset of the function (FLR, `VFIO_DEVICE_RESET`, bus reset) resets the emulated
@@ -184,25 +217,38 @@ impl Driver for PasidVf {
         }
     }
 
+    /// Only accesses that overlap the span of the emulated bytes; the others go straight
+    /// to vfio-pci.
+    fn config_intercepts(dev: &Device<Self>, pos: u64, count: usize) -> bool {
+        dev.data().in_span(pos, count)
+    }
+
     fn read_config(dev: &Device<Self>, buf: UserPtr, count: usize, pos: u64) -> Result<usize> {
-        if classify(dev, pos, count) == Access::Real {
-            return dev.core_read_config(buf, count, pos);
+        let access = classify(dev, pos, count);
+        // The real bytes of the whole range in one call, as vfio-pci alone would read them.
+        if access != Access::Emulated {
+            dev.core_read_config(buf, count, pos)?;
+            if access == Access::Real {
+                return Ok(count);
+            }
         }
+        // Then the chunks that hold emulated bytes are patched.
         for_each_chunk(pos, count, |pos, off, len| {
+            if !dev.data().in_span(pos, len) {
+                return Ok(());
+            }
             let ubuf = buf.wrapping_byte_add(off);
             let mut bytes = [0u8; CHUNK];
             let chunk = bytes.get_mut(..len).ok_or(EINVAL)?;
-            let access = classify(dev, pos, len);
-            if access != Access::Emulated {
-                dev.core_read_config(ubuf, len, pos)?;
-                if access == Access::Real {
-                    return Ok(());
-                }
+            if access == Access::Mixed {
                 UserSlice::new(ubuf, len).reader().read_slice(chunk)?;
             }
             if let Some(vf) = Option::as_mut(&mut dev.data().emu.lock()) {
-                vf.poll_pf_pri_events(dev.pdev());
-                vf.emu.read(config_pos(pos)?, chunk);
+                let pos = config_pos(pos)?;
+                if vf.reads_pri_status(pos, len) {
+                    vf.poll_pf_pri_events(dev.pdev());
+                }
+                vf.emu.read(pos, chunk);
             }
             UserSlice::new(ubuf, len).writer().write_slice(chunk)
         })?;
@@ -219,7 +265,7 @@ impl Driver for PasidVf {
         }
         for_each_chunk(pos, count, |pos, off, len| {
             let ubuf = buf.wrapping_byte_add(off);
-            if classify(dev, pos, len) == Access::Real {
+            if !dev.data().in_span(pos, len) {
                 return dev.core_write_config(ubuf, len, pos).map(|_| ());
             }
             let mut bytes = [0u8; CHUNK];
@@ -242,6 +288,18 @@ impl Driver for PasidVf {
             Ok(())
         })?;
         Ok(count)
+    }
+}
+
+impl VfState {
+    /// Whether `[pos, pos + len)` overlaps the span of the emulated bytes.
+    fn in_span(&self, pos: u64, len: usize) -> bool {
+        let span = self.span.load(Relaxed);
+        let (start, end) = (u64::from(span >> 16), u64::from(span & 0xffff));
+        let Some(last) = u64::try_from(len).ok().and_then(|len| pos.checked_add(len)) else {
+            return true; // Let `classify` reject it.
+        };
+        start < end && pos < end && last > start
     }
 }
 

@@ -197,6 +197,40 @@ impl Emulation {
         self.slot(cap).map(|slot| slot.offset)
     }
 
+    /// The smallest range of config space that holds every emulated byte and bit (the
+    /// capabilities, the patched Next Capability Offset, the null header); `None` if
+    /// nothing is emulated. An access outside it is [`Access::Real`]: the glue can decide
+    /// that from this range alone, without the per-byte walk of [`Emulation::classify`].
+    pub fn span(&self) -> Option<Range<u16>> {
+        let mut parts = [None; 3];
+        if let (Some(first), Some(last)) = (
+            [&self.pasid, &self.pri]
+                .into_iter()
+                .flatten()
+                .map(|s| s.offset)
+                .min(),
+            [&self.pasid, &self.pri]
+                .into_iter()
+                .flatten()
+                .map(|s| s.offset.saturating_add(s.regs.cap().size()))
+                .max(),
+        ) {
+            parts[0] = Some((first, last));
+        }
+        parts[1] = match self.link {
+            Some(Link::PatchNext { last_cap }) => {
+                Some((last_cap.saturating_add(2), last_cap.saturating_add(4)))
+            }
+            Some(Link::HeadPlaceholder) => {
+                Some((PCI_CFG_SPACE_SIZE, PCI_CFG_SPACE_SIZE.saturating_add(4)))
+            }
+            Some(Link::Head) | None => None,
+        };
+        let start = parts.iter().flatten().map(|p| p.0).min()?;
+        let end = parts.iter().flatten().map(|p| p.1).max()?;
+        Some(start..end)
+    }
+
     /// The registers of `cap`, if emulated.
     pub fn regs(&self, cap: EmulatedCap) -> Option<&CapRegs> {
         self.slot(cap).map(|slot| &slot.regs)
@@ -245,21 +279,32 @@ impl Emulation {
         let Some(range) = Self::range(pos, len).filter(|_| !self.is_empty()) else {
             return Access::Real;
         };
-        let (mut emulated, mut real) = (false, false);
-        for pos in range {
-            match self.locate(pos) {
-                Byte::Real => real = true,
-                Byte::LinkNext(_) => {
-                    emulated = true;
-                    real = true;
-                }
-                Byte::Cap(..) | Byte::Placeholder(_) => emulated = true,
-            }
+        // Bytes of the access that overlap `[start, start + size)`.
+        let overlap = |start: u16, size: u16| {
+            let end = u32::from(start).saturating_add(u32::from(size));
+            end.min(range.end)
+                .saturating_sub(u32::from(start).max(range.start))
+        };
+        // Wholly emulated bytes: the capabilities and the null header. They do not overlap
+        // (placement keeps them apart; the null header exists only when 0x100 is free).
+        let mut emulated = 0u32;
+        for slot in [&self.pasid, &self.pri].into_iter().flatten() {
+            emulated = emulated.saturating_add(overlap(slot.offset, slot.regs.cap().size()));
         }
-        match (emulated, real) {
-            (false, _) => Access::Real,
-            (true, false) => Access::Emulated,
-            (true, true) => Access::Mixed,
+        // The bytes of a patched Next Capability Offset are both emulated and real.
+        let mut patched = 0;
+        match self.link {
+            Some(Link::PatchNext { last_cap }) => patched = overlap(last_cap.saturating_add(2), 2),
+            Some(Link::HeadPlaceholder) => {
+                emulated = emulated.saturating_add(overlap(PCI_CFG_SPACE_SIZE, 4))
+            }
+            Some(Link::Head) | None => {}
+        }
+        let len = range.end.saturating_sub(range.start);
+        match (emulated, patched) {
+            (0, 0) => Access::Real,
+            (_, 0) if emulated == len => Access::Emulated,
+            _ => Access::Mixed,
         }
     }
 
