@@ -20,7 +20,7 @@ export LIBCLANG_PATH ?= /usr/lib/llvm$(LLVM)/lib
 KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) BINDGEN=$(BINDGEN)
 KDIR_STAMP := .vpv-kdir
 
-RUST_SOURCES := $(shell find drivers rust -name '*.rs' ! -name 'bindings_generated.rs')
+RUST_SOURCES := $(shell find drivers rust host fuzz/fuzz_targets -name '*.rs' ! -name 'bindings_generated.rs')
 
 .PHONY: all modules clean setup test demo rustfmt rustfmtcheck
 
