@@ -11,6 +11,8 @@ Usage: $(basename "$0") [--help]
 Runs, in order, and stops at the first failure:
   1. scripts/setup.sh: toolchain and both test kernels (a no-op when cached);
   2. static checks: rustfmt, and a CLIPPY=1 build that must print no warning;
+     host tests of the emulation core (cargo test: unit and property tests)
+     and cargo clippy;
   3. the module and the kselftests, built against each kernel flavour;
   4. the functional suite in a VM on the lean kernel;
   5. the functional and reliability suites in a VM on the debug kernel
@@ -56,6 +58,14 @@ build_flavour() { # flavour -> build/test/<flavour>/vfio_pasid_vf.ko
 
 log "rustfmt check"
 make -s KDIR="$(kernel_build lean)" rustfmtcheck
+
+log "host: cargo test and clippy of the emulation core"
+if ! cargo test --locked >"$results/host-tests.log" 2>&1; then
+	tail -n 40 "$results/host-tests.log" >&2
+	die "host tests failed (see $results/host-tests.log)"
+fi
+grep -E '^test result' "$results/host-tests.log"
+cargo clippy --locked --quiet --all-targets -- -D warnings
 
 build_flavour lean
 log "building the kselftests"

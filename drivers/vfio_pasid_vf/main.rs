@@ -35,6 +35,12 @@ module! {
     authors: ["The vfio-pasid-vf developers"],
     description: "vfio-pci variant driver that presents PASID and PRI to SR-IOV VFs",
     license: "GPL",
+    params: {
+        emulate: bool {
+            default: true,
+            description: "Present emulated PASID and PRI capabilities to VFs (default: Y; set at load); N: behave exactly like vfio-pci, e.g. for VMMs that synthesize their own",
+        },
+    },
 }
 
 #[pin_data]

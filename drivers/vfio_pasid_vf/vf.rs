@@ -479,6 +479,9 @@ fn build_emulation(
     let pdev = dev.pdev();
     let mut settings = dev.data().settings.lock();
     settings.placement = None;
+    if !crate::module_parameters::emulate.value() {
+        return None;
+    }
     let pf = pdev.physfn()?;
     let pf_pri = pf_pri(pf);
     let mut pf_pasid = pf_pasid(pf);
