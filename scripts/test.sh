@@ -14,9 +14,11 @@ Runs, in order, and stops at the first failure:
      host tests of the emulation core (cargo test: unit and property tests)
      and cargo clippy;
   3. the module and the kselftests, built against each kernel flavour;
-  4. the functional suite in a VM on the lean kernel;
-  5. the functional and reliability suites in a VM on the debug kernel
-     (KASAN, lockdep, kmemleak, atomic-sleep checks).
+  4. the functional and fixture suites in a VM on the lean kernel;
+  5. the functional, reliability and fixture suites in a VM on the debug
+     kernel (KASAN, lockdep, kmemleak, atomic-sleep checks).
+The fixture suite checks the test-only PASID/PRI PF (tools/testing/fixtures/
+vpv_pf) on both PF types, igb and nvme.
 A VM run fails on any failed test and on any kernel report in dmesg.
 Prints the cold setup time (when this run did the setup) and the test time.
 Logs and TAP output: build/test/.
@@ -54,6 +56,12 @@ build_flavour() { # flavour -> build/test/<flavour>/vfio_pasid_vf.ko
 		die "the $1 build printed warnings (see $results/$1/build.log)"
 	fi
 	cp vfio_pasid_vf.ko "$results/$1/"
+	log "building the vpv_pf test fixture for the $1 kernel"
+	make -s -C tools/testing/fixtures/vpv_pf KDIR="$kdir" 2>&1 | tee "$results/$1/fixture-build.log"
+	if grep -Eq 'warning|error' "$results/$1/fixture-build.log"; then
+		die "the $1 fixture build printed warnings (see $results/$1/fixture-build.log)"
+	fi
+	cp tools/testing/fixtures/vpv_pf/vpv_pf.ko "$results/$1/"
 }
 
 log "rustfmt check"
@@ -80,6 +88,7 @@ run_suites() { # flavour suite...
 		if scripts/vm.sh --flavour "$flavour" --out "$results/$flavour-$suite" -- \
 			tools/testing/selftests/vfio_pasid_vf/run.sh --suite "$suite" \
 			--module "$results/$flavour/vfio_pasid_vf.ko" --tests "$results/selftests" \
+			--fixture "$results/$flavour/vpv_pf.ko" \
 			>"$results/$flavour-$suite.tap"; then
 			grep -E '^(not )?ok ' "$results/$flavour-$suite.tap"
 		else
@@ -89,9 +98,9 @@ run_suites() { # flavour suite...
 	done
 }
 
-run_suites lean functional
+run_suites lean functional fixture
 build_flavour debug
-run_suites debug functional reliability
+run_suites debug functional reliability fixture
 
 t_test=$(($(date +%s) - t1))
 echo

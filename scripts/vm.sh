@@ -13,7 +13,9 @@ Usage: $(basename "$0") [--flavour lean|debug] [--out DIR] [--kvm] -- COMMAND...
 Boots \$VPV_CACHE/kbuild/current-<flavour> (default: lean) in QEMU q35 with:
   intel-iommu (scalable mode, PASID), a pcie-root-port with an igb PF
   (SR-IOV, 8 VFs), a second igb PF on its own root port (left without VFs,
-  for tests that unbind a PF), and a pci-testdev (a function that is not a VF).
+  for tests that unbind a PF), a pci-testdev (a function that is not a VF),
+  and an nvme SR-IOV PF (2 VFs, in an nvme-subsys) on a third root port, a
+  second PF type for the fixture tests.
 The host's root is the guest's root (read-only); DIR (default: a new
 directory under build/vm/) is writable and holds:
   dmesg      the guest kernel log at the end of the run
@@ -74,10 +76,10 @@ mem=2G
 
 log "booting the $flavour kernel ($(basename "$(readlink -f "$kbuild")")), output in $out"
 set +e
-timeout --foreground 45m vng --run "$image" $accel --disable-microvm --cpus 2 --memory "$mem" \
+timeout --foreground 20m vng --run "$image" $accel --disable-microvm --cpus 2 --memory "$mem" \
 	--rwdir "$out" --verbose \
 	--append="intel_iommu=on,sm_on iommu.strict=1 panic_on_warn=0 loglevel=6" \
-	--qemu-opts="-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,x-scalable-mode=on,x-pasid-mode=on -device pcie-root-port,id=rp1,chassis=1,slot=1 -device igb,bus=rp1 -device pcie-root-port,id=rp2,chassis=2,slot=2 -device igb,bus=rp2 -device pci-testdev" \
+	--qemu-opts="-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,x-scalable-mode=on,x-pasid-mode=on -device pcie-root-port,id=rp1,chassis=1,slot=1 -device igb,bus=rp1 -device pcie-root-port,id=rp2,chassis=2,slot=2 -device igb,bus=rp2 -device pci-testdev -device pcie-root-port,id=rp3,chassis=3,slot=3 -device nvme-subsys,id=vpvsubsys0,nqn=vpv-nvme-subsys -device nvme,serial=vpvnvme0,subsys=vpvsubsys0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,max_ioqpairs=6,msix_qsize=4,bus=rp3" \
 	--exec "bash $out/guest.sh" >"$out/console" 2>&1
 vng_rc=$?
 set -e

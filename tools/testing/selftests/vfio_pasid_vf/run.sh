@@ -8,6 +8,7 @@ set -euo pipefail
 usage() {
 	cat <<EOF
 Usage: $(basename "$0") --module KO --tests DIR [--suite functional|reliability]
+       $(basename "$0") --suite fixture --fixture KO --tests DIR [--module KO]
 
 Inside the test VM: finds the igb PFs and the pci-testdev, creates 2 VFs on
 the first PF (without autoprobing a VF driver), loads KO, binds VF 0 to
@@ -15,25 +16,38 @@ vfio-pasid-vf through driver_override and runs the suite's kselftests from DIR:
   functional   vpv_bind_test vpv_config_test  (default)
   reliability  vpv_rebind_test
 then unbinds and unloads the module, which must leave nothing behind.
+
+The fixture suite runs vpv_fixture_test once per PF type (the first igb PF,
+then the nvme SR-IOV PF): it loads the vpv_pf fixture KO on the PF (which
+gives it PASID/PRI/ATS and its VFs extra capabilities, hidden registers and
+one full extended config space), creates 2 VFs, runs the tests, unloads the
+fixture.  --module, if given, is loaded for the whole suite (no VF is bound).
+VPV_FIXTURE_TYPES (default "igb nvme") picks the PF types.
 Prints TAP; exits non-zero if any test failed.
 EOF
 }
 
-module= tests= suite=functional
+module= tests= suite=functional fixture=
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--module) module=$2; shift 2 ;;
+	--fixture) fixture=$2; shift 2 ;;
 	--tests) tests=$2; shift 2 ;;
 	--suite) suite=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
-[[ -n $module && -n $tests ]] || { usage >&2; exit 2; }
+if [[ $suite == fixture ]]; then
+	[[ -n $fixture && -n $tests ]] || { usage >&2; exit 2; }
+else
+	[[ -n $module && -n $tests ]] || { usage >&2; exit 2; }
+fi
 
 case $suite in
 functional) progs=(vpv_bind_test vpv_config_test) ;;
 reliability) progs=(vpv_rebind_test) ;;
+fixture) progs=(vpv_fixture_test) ;;
 *) usage >&2; exit 2 ;;
 esac
 
@@ -47,6 +61,87 @@ find_fn() { # vendor device -> BDFs in bus order
 }
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+
+# vpv_pf parameters per PF type: PASID/PRI/ATS fields that differ between the
+# two, VF 0 with extra capabilities and hidden registers, VF 1 full.
+fixture_params() { # type pf
+	case $1 in
+	igb) echo "pf=$2 pasid_width=16 pri_reqs=0x100 ats_qdep=8" \
+		"vf_extcaps=0x0b@0x200+0x18,0x3f@0x240+0x10" \
+		"vf_hidden=0x400=0xdeadbeef,0xffc=0x0badf00d vf_full=1" ;;
+	nvme) echo "pf=$2 pasid_width=20 pasid_exec=0 pri_reqs=0x40 pri_pasid_required=0" \
+		"ats_page_aligned=0 vf_extcaps=0x0b@0x180+0x20 vf_hidden=0x300=0x5eed1e55" \
+		"vf_full=1" ;;
+	esac
+}
+
+run_fixture_suite() {
+	local types type pf params prog rc n=0 failed=0 skip
+	local -A pf_of=()
+	local d
+
+	read -r -a types <<<"${VPV_FIXTURE_TYPES:-igb nvme}"
+	pf_of[igb]=$(find_fn 0x8086 0x10c9 | head -n 1)
+	for d in $(find_fn 0x1b36 0x0010); do
+		[[ -e $sysfs/$d/sriov_totalvfs ]] && { pf_of[nvme]=$d; break; }
+	done
+
+	echo "TAP version 13"
+	echo "1..$((${#types[@]} * (${#progs[@]} + 2)))"
+	[[ -z $module ]] || insmod "$module"
+	for type in "${types[@]}"; do
+		pf=${pf_of[$type]:-}
+		params=$(fixture_params "$type" "$pf")
+		skip=
+		n=$((n + 1))
+		if [[ -z $pf ]]; then
+			skip="no $type SR-IOV PF in the VM"
+			echo "ok $n selftests: vfio_pasid_vf: fixture_load_$type # SKIP $skip"
+		# shellcheck disable=SC2086 # one word per parameter
+		elif insmod "$fixture" $params; then
+			echo "ok $n selftests: vfio_pasid_vf: fixture_load_$type"
+			echo "# $type PF $pf: vpv_pf $params"
+		else
+			skip="the fixture did not load"
+			echo "not ok $n selftests: vfio_pasid_vf: fixture_load_$type"
+			failed=1
+		fi
+		if [[ -z $skip ]]; then
+			echo 0 >"$sysfs/$pf/sriov_drivers_autoprobe"
+			echo 2 >"$sysfs/$pf/sriov_numvfs" || echo "# $type: could not create VFs"
+		fi
+		for prog in "${progs[@]}"; do
+			n=$((n + 1))
+			if [[ -n $skip ]]; then
+				echo "ok $n selftests: vfio_pasid_vf: $prog ($type) # SKIP $skip"
+				continue
+			fi
+			set +e
+			VPV_FIXTURE_PF=$pf VPV_FIXTURE_KO=$fixture VPV_FIXTURE_PARAMS="$params" \
+				"$tests/$prog" 2>&1 | sed 's/^/# /'
+			rc=${PIPESTATUS[0]}
+			set -e
+			case $rc in
+			0) echo "ok $n selftests: vfio_pasid_vf: $prog ($type)" ;;
+			4) echo "ok $n selftests: vfio_pasid_vf: $prog ($type) # SKIP" ;;
+			*) echo "not ok $n selftests: vfio_pasid_vf: $prog ($type) # exit=$rc"; failed=1 ;;
+			esac
+		done
+		# Unloading restores the PF: its driver is back, without the overlay.
+		n=$((n + 1))
+		if [[ -n $skip ]]; then
+			echo "ok $n selftests: vfio_pasid_vf: fixture_unload_$type # SKIP $skip"
+		elif rmmod vpv_pf && [[ ! -e /sys/module/vpv_pf && -e $sysfs/$pf/driver ]]; then
+			echo "ok $n selftests: vfio_pasid_vf: fixture_unload_$type"
+		else
+			echo "not ok $n selftests: vfio_pasid_vf: fixture_unload_$type"
+			failed=1
+		fi
+	done
+	[[ -z $module ]] || rmmod vfio_pasid_vf
+	exit $failed
+}
+[[ $suite != fixture ]] || run_fixture_suite
 
 mapfile -t pfs < <(find_fn 0x8086 0x10c9)
 nonvf=$(find_fn 0x1b36 0x0005 | head -n 1)

@@ -180,3 +180,65 @@ bool vpv_kmsg_find(int fd, const char *needle)
 	}
 	return false;
 }
+
+int vpv_file_read(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	n = n < 0 ? -errno : n;
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	return n;
+}
+
+int vpv_file_write(const char *path, const char *val)
+{
+	return sysfs_write(path, val);
+}
+
+static int cfg_rw(const char *bdf, unsigned int off, void *buf, size_t len, bool write)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, write ? O_WRONLY : O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
+	n = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
+	close(fd);
+	return n;
+}
+
+int vpv_cfg_read(const char *bdf, unsigned int off, void *buf, size_t len)
+{
+	return cfg_rw(bdf, off, buf, len, false);
+}
+
+int vpv_cfg_write(const char *bdf, unsigned int off, const void *buf, size_t len)
+{
+	return cfg_rw(bdf, off, (void *)buf, len, true);
+}
+
+unsigned int vpv_ecap_find(const uint8_t *cfg, uint16_t id)
+{
+	unsigned int pos = 0x100, loops = (PCI_CFG_SPACE_EXP_SIZE - 0x100) / 8;
+	uint32_t hdr;
+
+	while (pos >= 0x100 && pos < PCI_CFG_SPACE_EXP_SIZE && loops--) {
+		memcpy(&hdr, cfg + pos, sizeof(hdr));
+		if (!hdr || hdr == ~0u)
+			return 0;
+		if ((hdr & 0xffff) == id)
+			return pos;
+		pos = (hdr >> 20) & 0xffc;
+	}
+	return 0;
+}

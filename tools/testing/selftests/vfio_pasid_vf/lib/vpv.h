@@ -47,4 +47,24 @@ int vpv_kmsg_open(void);
 /* Whether a record logged after vpv_kmsg_open() contains @needle. */
 bool vpv_kmsg_find(int fd, const char *needle);
 
+/*
+ * Config space through sysfs (/sys/bus/pci/devices/BDF/config; root sees all
+ * 4K): read or write @len bytes at @off.  0 or -errno.  Writes go through the
+ * PCI core's user accessors, like setpci.
+ */
+int vpv_cfg_read(const char *bdf, unsigned int off, void *buf, size_t len);
+int vpv_cfg_write(const char *bdf, unsigned int off, const void *buf, size_t len);
+
+/*
+ * The offset of the first extended capability with ID @id in the 4K config
+ * image @cfg, walking the chain from 0x100; 0 if absent or the chain loops.
+ */
+unsigned int vpv_ecap_find(const uint8_t *cfg, uint16_t id);
+
+/* Read a (sysfs, debugfs) text file into @buf, NUL-terminated.  Bytes or -errno. */
+int vpv_file_read(const char *path, char *buf, size_t len);
+
+/* Write @val to a (sysfs, debugfs) file.  0 or the write's -errno. */
+int vpv_file_write(const char *path, const char *val);
+
 #endif /* VPV_SELFTEST_H */
