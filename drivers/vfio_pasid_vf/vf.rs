@@ -478,7 +478,8 @@ fn build_emulation(
 ) -> Option<(Emulation, Option<PfPri>)> {
     let pdev = dev.pdev();
     let mut settings = dev.data().settings.lock();
-    settings.placement = None;
+    // What the previous open did: dmesg says it again only if it changes.
+    let previous = settings.placement.take();
     if !crate::module_parameters::emulate.value() {
         return None;
     }
@@ -529,12 +530,15 @@ fn build_emulation(
         pf_pasid.map(|p| request(settings.pasid_offset, p.offset)),
         pf_pri.map(|p| request(settings.pri_offset, p.offset)),
     );
-    dev_info!(pdev, "emulated capabilities: {}\n", Show(&placement));
+    let changed = previous != Some(placement);
     settings.placement = Some(placement);
     drop(settings);
+    if changed {
+        dev_info!(pdev, "emulated capabilities: {}\n", Show(&placement));
+    }
 
     let emu = Emulation::new(placement, pf_pasid, pf_pri, limits);
-    if let Some(cap) = emu.pasid_cap_presented() {
+    if let (true, Some(cap)) = (changed, emu.pasid_cap_presented()) {
         dev_info!(
             pdev,
             "PASID Capability presented as {:#06x} (PF {:#06x}, IOMMU max PASIDs {})\n",
