@@ -71,6 +71,9 @@ echo \$? > '$out/status'
 dmesg > '$out/dmesg'
 EOF
 
+# nohz=off: a periodic tick on every vCPU.  Under TCG on a loaded host a vCPU
+# can miss a one-shot timer; with NOHZ idle it then never wakes, and anything
+# waiting for an RCU grace period (module unload, device removal) hangs.
 mem=2G
 [[ $flavour == debug ]] && mem=4G
 
@@ -78,7 +81,7 @@ log "booting the $flavour kernel ($(basename "$(readlink -f "$kbuild")")), outpu
 set +e
 timeout --foreground 20m vng --run "$image" $accel --disable-microvm --cpus 2 --memory "$mem" \
 	--rwdir "$out" --verbose \
-	--append="intel_iommu=on,sm_on iommu.strict=1 panic_on_warn=0 loglevel=6" \
+	--append="intel_iommu=on,sm_on iommu.strict=1 panic_on_warn=0 loglevel=6 nohz=off" \
 	--qemu-opts="-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,x-scalable-mode=on,x-pasid-mode=on -device pcie-root-port,id=rp1,chassis=1,slot=1 -device igb,bus=rp1 -device pcie-root-port,id=rp2,chassis=2,slot=2 -device igb,bus=rp2 -device pci-testdev -device pcie-root-port,id=rp3,chassis=3,slot=3 -device nvme-subsys,id=vpvsubsys0,nqn=vpv-nvme-subsys -device nvme,serial=vpvnvme0,subsys=vpvsubsys0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,max_ioqpairs=6,msix_qsize=4,bus=rp3" \
 	--exec "bash $out/guest.sh" >"$out/console" 2>&1
 vng_rc=$?
