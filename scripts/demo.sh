@@ -25,13 +25,7 @@ source "$(dirname "$0")/lib.sh"
 if [[ ${1:-} == --guest ]]; then
 	dump=$2 ko=$3
 	sysfs=/sys/bus/pci/devices
-	pf=
-	for d in "$sysfs"/*; do
-		if [[ $(<"$d/vendor") == 0x8086 && $(<"$d/device") == 0x10c9 ]]; then
-			pf=$(basename "$d")
-			break
-		fi
-	done
+	pf=$(find_pci_fn 0x8086 0x10c9)
 	[[ -n $pf ]] || die "no igb PF in the VM"
 	echo "== PF $pf: creating 2 VFs (no VF driver autoprobe)"
 	echo 0 >"$sysfs/$pf/sriov_drivers_autoprobe"

@@ -47,3 +47,16 @@ kernel_build() {
 kmake_args() {
 	printf '%s\n' "LLVM=$VPV_LLVM" "RUST_LIB_SRC=$(rust_lib_src)" "BINDGEN=bindgen"
 }
+
+# The first PCI function with this vendor and device ID (e.g. 0x8086 0x10c9),
+# as a BDF; empty if there is none.  For scripts that run inside the test VM.
+find_pci_fn() {
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		if [[ $(<"$d/vendor") == "$1" && $(<"$d/device") == "$2" ]]; then
+			basename "$d"
+			return 0
+		fi
+	done
+	return 0
+}

@@ -14,11 +14,12 @@ Runs, in order, and stops at the first failure:
      host tests of the emulation core (cargo test: unit and property tests)
      and cargo clippy;
   3. the module and the kselftests, built against each kernel flavour;
-  4. the functional and fixture suites in a VM on the lean kernel;
-  5. the functional, reliability and fixture suites in a VM on the debug
-     kernel (KASAN, lockdep, kmemleak, atomic-sleep checks).
+  4. the functional, fixture and emulation suites in a VM on the lean kernel;
+  5. the same plus the reliability suite in a VM on the debug kernel
+     (KASAN, lockdep, kmemleak, atomic-sleep checks).
 The fixture suite checks the test-only PASID/PRI PF (tools/testing/fixtures/
-vpv_pf) on both PF types, igb and nvme.
+vpv_pf) on both PF types, igb and nvme; the emulation suite checks the
+emulated PASID and PRI capabilities through VFIO on both.
 A VM run fails on any failed test and on any kernel report in dmesg.
 Prints the cold setup time (when this run did the setup) and the test time.
 Logs and TAP output: build/test/.
@@ -98,9 +99,9 @@ run_suites() { # flavour suite...
 	done
 }
 
-run_suites lean functional fixture
+run_suites lean functional fixture emulation
 build_flavour debug
-run_suites debug functional reliability fixture
+run_suites debug functional reliability fixture emulation
 
 t_test=$(($(date +%s) - t1))
 echo

@@ -9,6 +9,7 @@ usage() {
 	cat <<EOF
 Usage: $(basename "$0") --module KO --tests DIR [--suite functional|reliability]
        $(basename "$0") --suite fixture --fixture KO --tests DIR [--module KO]
+       $(basename "$0") --suite emulation --fixture KO --module KO --tests DIR
 
 Inside the test VM: finds the igb PFs and the pci-testdev, creates 2 VFs on
 the first PF (without autoprobing a VF driver), loads KO, binds VF 0 to
@@ -16,6 +17,11 @@ vfio-pasid-vf through driver_override and runs the suite's kselftests from DIR:
   functional   vpv_bind_test vpv_config_test  (default)
   reliability  vpv_rebind_test
 then unbinds and unloads the module, which must leave nothing behind.
+
+The emulation suite (needs --module and --fixture) runs vpv_emul_test per PF
+type with the fixture loaded: VF 0 bound to vfio-pasid-vf, VF 1 with a full
+extended config space; then reloads the module with emulate=0 and checks
+that VF 0 is byte for byte what vfio-pci shows (vpv_config_test).
 
 The fixture suite runs vpv_fixture_test once per PF type (the first igb PF,
 then the nvme SR-IOV PF): it loads the vpv_pf fixture KO on the PF (which
@@ -40,6 +46,8 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ $suite == fixture ]]; then
 	[[ -n $fixture && -n $tests ]] || { usage >&2; exit 2; }
+elif [[ $suite == emulation ]]; then
+	[[ -n $fixture && -n $module && -n $tests ]] || { usage >&2; exit 2; }
 else
 	[[ -n $module && -n $tests ]] || { usage >&2; exit 2; }
 fi
@@ -48,6 +56,7 @@ case $suite in
 functional) progs=(vpv_bind_test vpv_config_test) ;;
 reliability) progs=(vpv_rebind_test) ;;
 fixture) progs=(vpv_fixture_test) ;;
+emulation) progs=(vpv_emul_test) ;;
 *) usage >&2; exit 2 ;;
 esac
 
@@ -65,6 +74,16 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 # vpv_pf parameters per PF type: PASID/PRI/ATS fields that differ between the
 # two, VF 0 with extra capabilities and hidden registers, VF 1 full.
 fixture_params() { # type pf
+	if [[ $suite == emulation ]]; then
+		# Defaults (PASID width 20, Exec, Priv, PRI) but: on igb, a hidden
+		# register inside the PF's PASID offset (0x1a0) so that placement must
+		# skip it; on nvme, no Exec; VF 1 full on both.
+		case $1 in
+		igb) echo "pf=$2 vf_hidden=0x1a4=0x12345678 vf_full=1" ;;
+		nvme) echo "pf=$2 pasid_exec=0 vf_full=1" ;;
+		esac
+		return
+	fi
 	case $1 in
 	igb) echo "pf=$2 pasid_width=16 pri_reqs=0x100 ats_qdep=8" \
 		"vf_extcaps=0x0b@0x200+0x18,0x3f@0x240+0x10" \
@@ -86,8 +105,12 @@ run_fixture_suite() {
 		[[ -e $sysfs/$d/sriov_totalvfs ]] && { pf_of[nvme]=$d; break; }
 	done
 
+	# Per type: load, the programs, (emulation: emulate=N), unload.
+	local per_type=$((${#progs[@]} + 2))
+	[[ $suite == emulation ]] && per_type=$((per_type + 1))
+	local vf0 vf1
 	echo "TAP version 13"
-	echo "1..$((${#types[@]} * (${#progs[@]} + 2)))"
+	echo "1..$((${#types[@]} * per_type))"
 	[[ -z $module ]] || insmod "$module"
 	for type in "${types[@]}"; do
 		pf=${pf_of[$type]:-}
@@ -110,6 +133,14 @@ run_fixture_suite() {
 			echo 0 >"$sysfs/$pf/sriov_drivers_autoprobe"
 			echo 2 >"$sysfs/$pf/sriov_numvfs" || echo "# $type: could not create VFs"
 		fi
+		vf0= vf1=
+		if [[ -z $skip && $suite == emulation ]]; then
+			vf0=$(basename "$(readlink "$sysfs/$pf/virtfn0")")
+			vf1=$(basename "$(readlink "$sysfs/$pf/virtfn1")")
+			echo vfio-pasid-vf >"$sysfs/$vf0/driver_override"
+			echo "$vf0" >/sys/bus/pci/drivers/vfio-pasid-vf/bind
+			echo "# VF $vf0 bound to vfio-pasid-vf; full VF $vf1"
+		fi
 		for prog in "${progs[@]}"; do
 			n=$((n + 1))
 			if [[ -n $skip ]]; then
@@ -118,6 +149,7 @@ run_fixture_suite() {
 			fi
 			set +e
 			VPV_FIXTURE_PF=$pf VPV_FIXTURE_KO=$fixture VPV_FIXTURE_PARAMS="$params" \
+				VFIO_SELFTESTS_BDF=$vf0 VPV_PF=$pf VPV_VF_INDEX=0 VPV_FULL_VF=$vf1 \
 				"$tests/$prog" 2>&1 | sed 's/^/# /'
 			rc=${PIPESTATUS[0]}
 			set -e
@@ -127,6 +159,28 @@ run_fixture_suite() {
 			*) echo "not ok $n selftests: vfio_pasid_vf: $prog ($type) # exit=$rc"; failed=1 ;;
 			esac
 		done
+		# emulate=N: the same VF is byte for byte what vfio-pci shows, PASID PF or not.
+		if [[ $suite == emulation ]]; then
+			n=$((n + 1))
+			if [[ -n $skip ]]; then
+				echo "ok $n selftests: vfio_pasid_vf: emulate_off_matches_vfio_pci ($type) # SKIP $skip"
+			else
+				set +e
+				echo "$vf0" >"$sysfs/$vf0/driver/unbind"
+				rmmod vfio_pasid_vf && insmod "$module" emulate=0 &&
+					VFIO_SELFTESTS_BDF=$vf0 "$tests/vpv_config_test" 2>&1 | sed 's/^/# /'
+				rc=${PIPESTATUS[0]}
+				echo "$vf0" >"$sysfs/$vf0/driver/unbind"
+				rmmod vfio_pasid_vf && insmod "$module"
+				set -e
+				if [[ $rc -eq 0 ]]; then
+					echo "ok $n selftests: vfio_pasid_vf: emulate_off_matches_vfio_pci ($type)"
+				else
+					echo "not ok $n selftests: vfio_pasid_vf: emulate_off_matches_vfio_pci ($type)"
+					failed=1
+				fi
+			fi
+		fi
 		# Unloading restores the PF: its driver is back, without the overlay.
 		n=$((n + 1))
 		if [[ -n $skip ]]; then
@@ -141,7 +195,7 @@ run_fixture_suite() {
 	[[ -z $module ]] || rmmod vfio_pasid_vf
 	exit $failed
 }
-[[ $suite != fixture ]] || run_fixture_suite
+[[ $suite != fixture && $suite != emulation ]] || run_fixture_suite
 
 mapfile -t pfs < <(find_fn 0x8086 0x10c9)
 nonvf=$(find_fn 0x1b36 0x0005 | head -n 1)
