@@ -10,11 +10,14 @@ usage() {
 Usage: $(basename "$0") [--help]
 
 Sets up what is missing (toolchain, lean test kernel; cached after the first
-run), builds vfio_pasid_vf.ko and vpv-cfgdump, then boots the default test VM
-(q35, intel-iommu in scalable mode, igb SR-IOV PF) and in it:
-  creates 2 VFs, loads the module, binds VF 0 through driver_override,
-  and prints the VF's binding and its extended capabilities as VFIO shows
-  them to a VMM (vpv-cfgdump), next to what the PF has.
+run), builds vfio_pasid_vf.ko, the vpv_pf test fixture and vpv-cfgdump,
+then boots the default test VM (q35, intel-iommu in scalable mode, igb
+SR-IOV PF) and in it:
+  gives the PF PASID and PRI capabilities with the fixture (no emulated
+  device has them), creates 2 VFs, loads the module, binds VF 0 through
+  driver_override, and prints the PF's capabilities, the VF's extended
+  capabilities as VFIO shows them to a VMM (vpv-cfgdump), the placement,
+  and what the driver logged.
 EOF
 }
 
@@ -23,10 +26,12 @@ source "$(dirname "$0")/lib.sh"
 
 # Inside the VM.
 if [[ ${1:-} == --guest ]]; then
-	dump=$2 ko=$3
+	dump=$2 ko=$3 fixture=$4
 	sysfs=/sys/bus/pci/devices
 	pf=$(find_pci_fn 0x8086 0x10c9)
 	[[ -n $pf ]] || die "no igb PF in the VM"
+	echo "== PF $pf: the vpv_pf fixture adds PASID and PRI (test only)"
+	insmod "$fixture" pf="$pf"
 	echo "== PF $pf: creating 2 VFs (no VF driver autoprobe)"
 	echo 0 >"$sysfs/$pf/sriov_drivers_autoprobe"
 	echo 2 >"$sysfs/$pf/sriov_numvfs"
@@ -38,9 +43,10 @@ if [[ ${1:-} == --guest ]]; then
 	echo "   $vf is bound to: $(basename "$(readlink "$sysfs/$vf/driver")")"
 	echo "   VFIO cdev: /dev/vfio/devices/$(ls "$sysfs/$vf/vfio-dev")"
 	echo "== PF $pf extended capabilities (host view, lspci):"
-	lspci -vvv -s "$pf" | grep -E '^\s+Capabilities: \[[0-9a-f]{3}' || true
+	lspci -vvv -s "$pf" | grep -E -A2 '^\s+Capabilities: \[[0-9a-f]{3}.*(PASID|Page Request)' || true
 	echo "== VF $vf as a VMM sees it through VFIO:"
 	"$dump" "$vf"
+	echo "== placement: $(cat "$sysfs/$vf/vfio_pasid_vf/placement")"
 	echo "== dmesg from the driver:"
 	dmesg | grep -E 'vfio-pasid-vf [0-9a-f]{4}:|vfio_pasid_vf: ' || true
 	exit 0
@@ -52,10 +58,13 @@ fi
 cd "$VPV_ROOT"
 scripts/setup.sh --only-lean
 kdir=$(kernel_build lean)
-log "building vfio_pasid_vf.ko and vpv-cfgdump"
+log "building vfio_pasid_vf.ko, the vpv_pf fixture and vpv-cfgdump"
 make -s KDIR="$kdir" modules
 mkdir -p build/demo
 cp vfio_pasid_vf.ko build/demo/
+make -s -C tools/testing/fixtures/vpv_pf KDIR="$kdir" modules >/dev/null
+cp tools/testing/fixtures/vpv_pf/vpv_pf.ko build/demo/
 make -s -C tools/vpv-cfgdump KHDR="$kdir/usr/include" OUTPUT="$VPV_ROOT/build/demo"
 scripts/vm.sh --out build/demo/vm -- \
-	scripts/demo.sh --guest "$VPV_ROOT/build/demo/vpv-cfgdump" "$VPV_ROOT/build/demo/vfio_pasid_vf.ko"
+	scripts/demo.sh --guest "$VPV_ROOT/build/demo/vpv-cfgdump" "$VPV_ROOT/build/demo/vfio_pasid_vf.ko" \
+	"$VPV_ROOT/build/demo/vpv_pf.ko"
