@@ -69,6 +69,22 @@ find_fn() { # vendor device -> BDFs in bus order
 	return 0
 }
 
+# run_prog N LABEL COMMAND...: runs a kselftest program, its TAP as comments,
+# then TAP line N for it; fails if the program failed (exit 4 is a skip).
+run_prog() {
+	local n=$1 label=$2 rc
+	shift 2
+	set +e
+	"$@" 2>&1 | sed 's/^/# /'
+	rc=${PIPESTATUS[0]}
+	set -e
+	case $rc in
+	0) echo "ok $n selftests: vfio_pasid_vf: $label" ;;
+	4) echo "ok $n selftests: vfio_pasid_vf: $label # SKIP" ;;
+	*) echo "not ok $n selftests: vfio_pasid_vf: $label # exit=$rc"; return 1 ;;
+	esac
+}
+
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 
 # vpv_pf parameters per PF type: PASID/PRI/ATS fields that differ between the
@@ -147,17 +163,9 @@ run_fixture_suite() {
 				echo "ok $n selftests: vfio_pasid_vf: $prog ($type) # SKIP $skip"
 				continue
 			fi
-			set +e
-			VPV_FIXTURE_PF=$pf VPV_FIXTURE_KO=$fixture VPV_FIXTURE_PARAMS="$params" \
-				VFIO_SELFTESTS_BDF=$vf0 VPV_PF=$pf VPV_VF_INDEX=0 VPV_FULL_VF=$vf1 \
-				"$tests/$prog" 2>&1 | sed 's/^/# /'
-			rc=${PIPESTATUS[0]}
-			set -e
-			case $rc in
-			0) echo "ok $n selftests: vfio_pasid_vf: $prog ($type)" ;;
-			4) echo "ok $n selftests: vfio_pasid_vf: $prog ($type) # SKIP" ;;
-			*) echo "not ok $n selftests: vfio_pasid_vf: $prog ($type) # exit=$rc"; failed=1 ;;
-			esac
+			run_prog "$n" "$prog ($type)" env VPV_FIXTURE_PF="$pf" VPV_FIXTURE_KO="$fixture" \
+				VPV_FIXTURE_PARAMS="$params" VFIO_SELFTESTS_BDF="$vf0" VPV_PF="$pf" \
+				VPV_VF_INDEX=0 VPV_FULL_VF="$vf1" "$tests/$prog" || failed=1
 		done
 		# emulate=N: the same VF is byte for byte what vfio-pci shows, PASID PF or not.
 		if [[ $suite == emulation ]]; then
@@ -219,15 +227,7 @@ echo "1..$((${#progs[@]} + 1))"
 n=0 failed=0
 for prog in "${progs[@]}"; do
 	n=$((n + 1))
-	set +e
-	"$tests/$prog" 2>&1 | sed 's/^/# /'
-	rc=${PIPESTATUS[0]}
-	set -e
-	case $rc in
-	0) echo "ok $n selftests: vfio_pasid_vf: $prog" ;;
-	4) echo "ok $n selftests: vfio_pasid_vf: $prog # SKIP" ;;
-	*) echo "not ok $n selftests: vfio_pasid_vf: $prog # exit=$rc"; failed=1 ;;
-	esac
+	run_prog "$n" "$prog" "$tests/$prog" || failed=1
 done
 
 # Clean remove and unload: unbind the VF, rmmod, and the driver is gone.

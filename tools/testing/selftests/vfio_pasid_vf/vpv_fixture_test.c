@@ -837,28 +837,6 @@ TEST(reload_with_the_suite_parameters)
 	EXPECT_EQ(numvfs, pf_state("num_vfs"));
 }
 
-/* kmemleak (debug kernel): reports found by a scan, each also logged. */
-#define KMEMLEAK "/sys/kernel/debug/kmemleak"
-
-static int kmemleak_reports(struct __test_metadata *_metadata)
-{
-	char line[512];
-	int n = 0;
-	FILE *f;
-
-	f = fopen(KMEMLEAK, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (strstr(line, "unreferenced object"))
-			n++;
-		if (n && n <= 3)
-			TH_LOG("%s", line);
-	}
-	fclose(f);
-	return n;
-}
-
 FIXTURE(cycles) {
 };
 
@@ -876,13 +854,13 @@ TEST_F_TIMEOUT(cycles, apply_unload_load_leak_nothing, 300)
 	const char *params = vpv_env_bdf("VPV_FIXTURE_PARAMS");
 	int i;
 
-	if (access(KMEMLEAK, F_OK))
-		SKIP(return, "no %s (the debug kernel has it)", KMEMLEAK);
+	if (access(VPV_KMEMLEAK, F_OK))
+		SKIP(return, "no %s (the debug kernel has it)", VPV_KMEMLEAK);
 	if (!vpv_env_bdf("VPV_FIXTURE_KO") || !params)
 		SKIP(return, "VPV_FIXTURE_KO or VPV_FIXTURE_PARAMS is not set");
 	/* Forget what is already there, reported or not. */
-	ASSERT_EQ(0, vpv_file_write(KMEMLEAK, "scan"));
-	ASSERT_EQ(0, vpv_file_write(KMEMLEAK, "clear"));
+	ASSERT_EQ(0, vpv_file_write(VPV_KMEMLEAK, "scan"));
+	ASSERT_EQ(0, vpv_file_write(VPV_KMEMLEAK, "clear"));
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(0, vpv_file_write(FX_DEBUGFS "/apply", "1")) TH_LOG("cycle %d", i);
 		ASSERT_EQ(0, set_numvfs(numvfs));
@@ -893,8 +871,8 @@ TEST_F_TIMEOUT(cycles, apply_unload_load_leak_nothing, 300)
 	ASSERT_EQ(0, set_numvfs(numvfs));
 	/* kmemleak reports only objects older than 5 s, found in a scan. */
 	sleep(6);
-	ASSERT_EQ(0, vpv_file_write(KMEMLEAK, "scan"));
-	EXPECT_EQ(0, kmemleak_reports(_metadata));
+	ASSERT_EQ(0, vpv_file_write(VPV_KMEMLEAK, "scan"));
+	EXPECT_EQ(0, vpv_kmemleak_reports());
 }
 
 int main(int argc, char *argv[])

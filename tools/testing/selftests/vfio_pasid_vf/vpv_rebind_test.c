@@ -15,42 +15,9 @@
 #include "kselftest_harness.h"
 #include "lib/vpv.h"
 
-#define KMEMLEAK "/sys/kernel/debug/kmemleak"
 #define CYCLES 100
 
 static const char *vf_bdf;
-
-static int kmemleak_cmd(const char *cmd)
-{
-	int fd = open(KMEMLEAK, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, cmd, strlen(cmd)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* Number of leak reports in the kmemleak file; each is also logged. */
-static int kmemleak_reports(struct __test_metadata *_metadata)
-{
-	char line[512];
-	int n = 0;
-	FILE *f;
-
-	f = fopen(KMEMLEAK, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (strstr(line, "unreferenced object"))
-			n++;
-		if (n && n <= 5)
-			TH_LOG("%s", line);
-	}
-	fclose(f);
-	return n;
-}
 
 FIXTURE(rebind) {
 };
@@ -69,12 +36,12 @@ TEST_F_TIMEOUT(rebind, unbind_rebind_100_cycles_leak_nothing, 300)
 	static uint8_t cfg[256];
 	int i;
 
-	if (access(KMEMLEAK, F_OK))
+	if (access(VPV_KMEMLEAK, F_OK))
 		SKIP(return, "no %s: kernel without CONFIG_DEBUG_KMEMLEAK (use the debug flavour)",
-		     KMEMLEAK);
+		     VPV_KMEMLEAK);
 
 	/* Forget what leaked before this test. */
-	ASSERT_EQ(0, kmemleak_cmd("clear"));
+	ASSERT_EQ(0, vpv_file_write(VPV_KMEMLEAK, "clear"));
 
 	for (i = 0; i < CYCLES; i++) {
 		ASSERT_EQ(0, vpv_unbind(vf_bdf)) TH_LOG("cycle %d: unbind", i);
@@ -85,8 +52,8 @@ TEST_F_TIMEOUT(rebind, unbind_rebind_100_cycles_leak_nothing, 300)
 
 	/* kmemleak reports only objects older than 5 s, found in a scan. */
 	sleep(6);
-	ASSERT_EQ(0, kmemleak_cmd("scan"));
-	EXPECT_EQ(0, kmemleak_reports(_metadata));
+	ASSERT_EQ(0, vpv_file_write(VPV_KMEMLEAK, "scan"));
+	EXPECT_EQ(0, vpv_kmemleak_reports());
 }
 
 int main(int argc, char *argv[])

@@ -242,3 +242,22 @@ unsigned int vpv_ecap_find(const uint8_t *cfg, uint16_t id)
 	}
 	return 0;
 }
+
+int vpv_kmemleak_reports(void)
+{
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	f = fopen(VPV_KMEMLEAK, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "unreferenced object"))
+			n++;
+		if (n && n <= 3)
+			printf("# %s", line);
+	}
+	fclose(f);
+	return n;
+}

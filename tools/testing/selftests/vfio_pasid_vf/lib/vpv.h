@@ -67,4 +67,14 @@ int vpv_file_read(const char *path, char *buf, size_t len);
 /* Write @val to a (sysfs, debugfs) file.  0 or the write's -errno. */
 int vpv_file_write(const char *path, const char *val);
 
+/* kmemleak (debug kernel): its debugfs file, absent without CONFIG_DEBUG_KMEMLEAK. */
+#define VPV_KMEMLEAK "/sys/kernel/debug/kmemleak"
+
+/*
+ * Number of leak reports ("unreferenced object") in the kmemleak file; the
+ * first lines of the first reports are printed as "# " comments.  -errno if
+ * the file cannot be read.
+ */
+int vpv_kmemleak_reports(void);
+
 #endif /* VPV_SELFTEST_H */
