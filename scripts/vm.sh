@@ -25,7 +25,9 @@ directory under build/vm/) is writable and holds:
 COMMAND runs as root in the guest with VPV_OUT=DIR in its environment.
 
 Exit status: COMMAND's, or 1 if dmesg shows a WARN, BUG, Oops, KASAN,
-lockdep or kmemleak report (listed on stderr), or 1 if the VM died.
+lockdep or kmemleak report (listed on stderr), or 1 if the VM died.  A VM
+that ends without finishing COMMAND is booted once more, with a warning
+(the first console is kept as console.1); a failing COMMAND is not retried.
 --kvm uses hardware virtualisation; it does not work on the CI machines.
 EOF
 }
@@ -71,22 +73,38 @@ echo \$? > '$out/status'
 dmesg > '$out/dmesg'
 EOF
 
+QEMU_DEVICES="-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,x-scalable-mode=on,x-pasid-mode=on -device pcie-root-port,id=rp1,chassis=1,slot=1 -device igb,bus=rp1 -device pcie-root-port,id=rp2,chassis=2,slot=2 -device igb,bus=rp2 -device pci-testdev -device pcie-root-port,id=rp3,chassis=3,slot=3 -device nvme-subsys,id=vpvsubsys0,nqn=vpv-nvme-subsys -device nvme,serial=vpvnvme0,subsys=vpvsubsys0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,max_ioqpairs=6,msix_qsize=4,bus=rp3"
+
+# panic=10: a panic waits 10 s before the reboot that ends the VM, so that
+# its trace reaches the console file.
 # nohz=off: a periodic tick on every vCPU.  Under TCG on a loaded host a vCPU
 # can miss a one-shot timer; with NOHZ idle it then never wakes, and anything
 # waiting for an RCU grace period (module unload, device removal) hangs.
 mem=2G
 [[ $flavour == debug ]] && mem=4G
 
-log "booting the $flavour kernel ($(basename "$(readlink -f "$kbuild")")), output in $out"
-set +e
-timeout --foreground 20m vng --run "$image" $accel --disable-microvm --cpus 2 --memory "$mem" \
-	--rwdir "$out" --verbose \
-	--append="intel_iommu=on,sm_on iommu.strict=1 panic_on_warn=0 loglevel=6 nohz=off" \
-	--qemu-opts="-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,x-scalable-mode=on,x-pasid-mode=on -device pcie-root-port,id=rp1,chassis=1,slot=1 -device igb,bus=rp1 -device pcie-root-port,id=rp2,chassis=2,slot=2 -device igb,bus=rp2 -device pci-testdev -device pcie-root-port,id=rp3,chassis=3,slot=3 -device nvme-subsys,id=vpvsubsys0,nqn=vpv-nvme-subsys -device nvme,serial=vpvnvme0,subsys=vpvsubsys0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,max_ioqpairs=6,msix_qsize=4,bus=rp3" \
-	--exec "bash $out/guest.sh" >"$out/console" 2>&1
-vng_rc=$?
-set -e
+boot() {
+	log "booting the $flavour kernel ($(basename "$(readlink -f "$kbuild")")), output in $out"
+	set +e
+	timeout --foreground 20m vng --run "$image" $accel --disable-microvm --cpus 2 --memory "$mem" \
+		--rwdir "$out" --verbose \
+		--append="intel_iommu=on,sm_on iommu.strict=1 panic_on_warn=0 loglevel=6 nohz=off panic=10" \
+		--qemu-opts="$QEMU_DEVICES" \
+		--exec "bash $out/guest.sh" >"$out/console" 2>&1
+	vng_rc=$?
+	set -e
+}
 
+boot
+if [[ ! -f $out/status ]]; then
+	# The VM ended without running the command to its end, and without a
+	# kernel message (seen twice in the emulation suite on the nvme PF; see
+	# the issue notes).  That is the VM, not a test result: retry once, loudly.
+	mv "$out/console" "$out/console.1"
+	log "WARNING: the VM ended without finishing the command (vng exit $vng_rc; console.1 kept); retrying once"
+	rm -f "$out/output"
+	boot
+fi
 if [[ ! -f $out/status ]]; then
 	tail -n 40 "$out/console" >&2
 	die "the VM did not finish the command (vng exit $vng_rc); console: $out/console"
