@@ -334,12 +334,13 @@ impl<T: Driver> Device<T> {
         // open file); `buf` and `count` come from userspace and are checked by the uaccess
         // helpers vfio-pci uses; `ppos` is a valid `loff_t`.
         let ret = unsafe {
-            let vdev = addr_of_mut!((*self.core()).vdev);
-            if write {
-                bindings::vfio_pci_core_write(vdev, buf.as_const_ptr().cast(), count, &mut ppos)
-            } else {
-                bindings::vfio_pci_core_read(vdev, buf.as_mut_ptr().cast(), count, &mut ppos)
-            }
+            core_rw(
+                addr_of_mut!((*self.core()).vdev),
+                buf,
+                count,
+                &mut ppos,
+                write,
+            )
         };
         usize::try_from(ret).map_err(|_| c_int::try_from(ret).map_or(EIO, Error::from_errno))
     }
@@ -352,6 +353,29 @@ impl<T: Driver> Device<T> {
     /// Writes the config region through vfio-pci, as vfio-pci itself would.
     pub(crate) fn core_write_config(&self, buf: UserPtr, count: usize, pos: u64) -> Result<usize> {
         self.core_config_rw(buf, count, pos, true)
+    }
+}
+
+/// vfio-pci's own read or write of any region (`vfio_pci_core_read()`/`_write()`).
+///
+/// # Safety
+///
+/// `vdev` must be an open `vfio_pci_core_device`'s `vfio_device` and `ppos` a valid file
+/// position; `buf` is a userspace pointer, which vfio-pci accesses through uaccess helpers.
+unsafe fn core_rw(
+    vdev: *mut bindings::vfio_device,
+    buf: UserPtr,
+    count: usize,
+    ppos: *mut bindings::loff_t,
+    write: bool,
+) -> isize {
+    // SAFETY: Guaranteed by the function's safety requirements.
+    unsafe {
+        if write {
+            bindings::vfio_pci_core_write(vdev, buf.as_const_ptr().cast(), count, ppos)
+        } else {
+            bindings::vfio_pci_core_read(vdev, buf.as_mut_ptr().cast(), count, ppos)
+        }
     }
 }
 
@@ -507,13 +531,7 @@ impl<T: Driver> Adapter<T> {
             config_region_pos(ppos_val).filter(|&pos| T::config_intercepts(dev, pos, count))
         else {
             // SAFETY: The arguments are the vfio core's, passed on unchanged.
-            return unsafe {
-                if write {
-                    bindings::vfio_pci_core_write(vdev, buf.as_const_ptr().cast(), count, ppos)
-                } else {
-                    bindings::vfio_pci_core_read(vdev, buf.as_mut_ptr().cast(), count, ppos)
-                }
-            };
+            return unsafe { core_rw(vdev, buf, count, ppos, write) };
         };
         let done = if write {
             T::write_config(dev, buf, count, pos)

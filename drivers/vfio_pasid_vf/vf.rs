@@ -126,19 +126,21 @@ impl VfEmulation {
     /// a flag as an event and latches it in its own RW1C bit, which its user clears without
     /// touching the PF.
     fn poll_pf_pri_events(&mut self, pdev: &PciDev) {
-        let (Some(pos), Some(pf)) = (self.pf_pri_ctrl, pdev.physfn()) else {
+        let Some(flags) = self.pf_pri_flags(pdev) else {
             return;
         };
-        // Page Request Status is the upper half of the dword at Page Request Control.
-        let Ok(dword) = pf.read_config_dword(pos) else {
-            return;
-        };
-        let flags = (dword >> 16) as u16 & (PRI_STATUS_RF | PRI_STATUS_UPRGI);
         let rising = flags & !self.pf_pri_events;
         self.pf_pri_events = flags;
         if rising != 0 {
             self.emu.set_pri_status_events(rising);
         }
+    }
+
+    /// The PF's Response Failure and Unexpected PRG Index bits, if the VF presents PRI.
+    fn pf_pri_flags(&self, pdev: &PciDev) -> Option<u16> {
+        let dword = pdev.physfn()?.read_config_dword(self.pf_pri_ctrl?).ok()?;
+        // Page Request Status is the upper half of the dword at Page Request Control.
+        Some((dword >> 16) as u16 & (PRI_STATUS_RF | PRI_STATUS_UPRGI))
     }
 }
 
@@ -189,8 +191,7 @@ impl Driver for PasidVf {
                 logged_ignored_bits: false,
             };
             // Flags the PF shows at open are history, not events for this user.
-            vf.poll_pf_pri_events(dev.pdev());
-            vf.emu.reset();
+            vf.pf_pri_events = vf.pf_pri_flags(dev.pdev()).unwrap_or(0);
             vf
         });
         let span = emu
