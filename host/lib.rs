@@ -33,12 +33,6 @@ pub mod fake {
         RegEffects,
         Request,
         Rule,
-        PASID_CAP_EXEC,
-        PASID_CAP_PRIV,
-        PASID_CAP_WIDTH,
-        PASID_CTRL_ENABLE,
-        PASID_CTRL_EXEC,
-        PASID_CTRL_PRIV,
         PCI_CFG_SPACE_EXP_SIZE,
         PCI_CFG_SPACE_SIZE,
         PCI_EXT_CAP_ID_ACS,
@@ -53,12 +47,18 @@ pub mod fake {
         PCI_EXT_CAP_ID_PTM,
         PCI_EXT_CAP_ID_SRIOV,
         PCI_EXT_CAP_ID_VNDR,
-        PRI_CTRL_ENABLE,
-        PRI_CTRL_RESET,
-        PRI_STATUS_PASID_REQUIRED,
-        PRI_STATUS_RF,
-        PRI_STATUS_STOPPED,
-        PRI_STATUS_UPRGI, //
+        PCI_PASID_CAP_EXEC,
+        PCI_PASID_CAP_PRIV,
+        PCI_PASID_CAP_WIDTH,
+        PCI_PASID_CTRL_ENABLE,
+        PCI_PASID_CTRL_EXEC,
+        PCI_PASID_CTRL_PRIV,
+        PCI_PRI_CTRL_ENABLE,
+        PCI_PRI_CTRL_RESET,
+        PCI_PRI_STATUS_PASID,
+        PCI_PRI_STATUS_RF,
+        PCI_PRI_STATUS_STOPPED,
+        PCI_PRI_STATUS_UPRGI, //
     };
 
     /// Dwords of configuration space.
@@ -125,11 +125,14 @@ pub mod fake {
         pub len: u16,
     }
 
-    /// The configuration space of a synthetic VF: raw hardware and vfio-pci's view.
+    /// The configuration space of a synthetic VF: raw hardware, as sampled at bind, and
+    /// vfio-pci's view.
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct Config {
         /// The hardware.
         pub raw: [u32; DWORDS],
+        /// The hardware as sampled when the VF was bound, before any reset.
+        pub bind: [u32; DWORDS],
         /// vfio-pci's virtualised view.
         pub virt: [u32; DWORDS],
         /// The capabilities, by address.
@@ -168,6 +171,7 @@ pub mod fake {
         ) -> Self {
             let mut cfg = Self {
                 raw: [0; DWORDS],
+                bind: [0; DWORDS],
                 virt: [0; DWORDS],
                 caps: [Extent::default(); MAX_CAPS],
                 ncaps: 0,
@@ -266,7 +270,25 @@ pub mod fake {
             if n > 0 && visible == 0 {
                 cfg.virt[usize::from(PCI_CFG_SPACE_SIZE / 4)] = 0;
             }
+            cfg.bind = cfg.raw;
             cfg
+        }
+
+        /// The VF with registers outside of any capability that read `value` at bind but
+        /// read 0 now (dword index from 0x100, value), as device-specific registers may
+        /// after the reset that vfio-pci does at open.
+        pub fn with_bind_regs(mut self, regs: &[(u16, u32)]) -> Self {
+            for &(dword, value) in regs {
+                let offset = PCI_CFG_SPACE_SIZE + (dword % 0x3c0) * 4;
+                let inside = self
+                    .caps()
+                    .iter()
+                    .any(|c| offset >= c.offset && offset < c.offset + c.len);
+                if !inside {
+                    self.bind[usize::from(offset / 4)] = value;
+                }
+            }
+            self
         }
 
         /// The capabilities, by address.
@@ -277,6 +299,15 @@ pub mod fake {
         /// The raw dword at `offset` (all ones beyond configuration space).
         pub fn raw(&self, offset: u16) -> u32 {
             self.raw
+                .get(usize::from(offset / 4))
+                .copied()
+                .unwrap_or(0xffff_ffff)
+        }
+
+        /// The raw dword at `offset` as sampled at bind (all ones beyond configuration
+        /// space).
+        pub fn bind(&self, offset: u16) -> u32 {
+            self.bind
                 .get(usize::from(offset / 4))
                 .copied()
                 .unwrap_or(0xffff_ffff)
@@ -294,6 +325,17 @@ pub mod fake {
         pub fn virt_byte(&self, pos: u32) -> u8 {
             let dword = u16::try_from(pos & !3).map_or(0xffff_ffff, |offset| self.virt(offset));
             dword.to_le_bytes()[(pos & 3) as usize]
+        }
+
+        /// Places the emulated capabilities in this VF, as the glue does.
+        pub fn place(&self, pasid: Option<Request>, pri: Option<Request>) -> Placement {
+            crate::emu::place(
+                &|off| self.raw(off),
+                &|off| self.bind(off),
+                &|off| self.virt(off),
+                pasid,
+                pri,
+            )
         }
 
         /// The dword at `offset` as userspace sees it: vfio-pci's view, emulated bytes
@@ -414,9 +456,7 @@ pub mod fake {
         /// the chain.
         pub fn new(scenario: Scenario) -> Result<Self, Failure> {
             let cfg = &scenario.config;
-            let placement = crate::emu::place(
-                &|off| cfg.raw(off),
-                &|off| cfg.virt(off),
+            let placement = cfg.place(
                 scenario.pasid.map(|(_, req)| req),
                 scenario.pri.map(|(_, req)| req),
             );
@@ -428,13 +468,13 @@ pub mod fake {
             );
             let pasid_cap = scenario.pasid.map_or(0, |(pf, _)| {
                 let mut cap = 0;
-                if pf.cap & PASID_CAP_EXEC != 0 && pf.ctrl & PASID_CTRL_EXEC != 0 {
-                    cap |= PASID_CAP_EXEC;
+                if pf.cap & PCI_PASID_CAP_EXEC != 0 && pf.ctrl & PCI_PASID_CTRL_EXEC != 0 {
+                    cap |= PCI_PASID_CAP_EXEC;
                 }
-                if pf.cap & PASID_CAP_PRIV != 0 && pf.ctrl & PASID_CTRL_PRIV != 0 {
-                    cap |= PASID_CAP_PRIV;
+                if pf.cap & PCI_PASID_CAP_PRIV != 0 && pf.ctrl & PCI_PASID_CTRL_PRIV != 0 {
+                    cap |= PCI_PASID_CAP_PRIV;
                 }
-                let width = ((pf.cap & PASID_CAP_WIDTH) >> 8)
+                let width = ((pf.cap & PCI_PASID_CAP_WIDTH) >> 8)
                     .min(u16::from(scenario.limits.max_pasid_width));
                 cap | (width << 8)
             });
@@ -517,10 +557,16 @@ pub mod fake {
                 EmulatedCap::Pri => {
                     let pf = self.scenario.pri.map(|(pf, _)| pf).unwrap_or_default();
                     let header = ext_cap_header(PCI_EXT_CAP_ID_PRI, 1, next);
-                    let enabled = m.pri_ctrl & PRI_CTRL_ENABLE != 0;
+                    let enabled = m.pri_ctrl & PCI_PRI_CTRL_ENABLE != 0;
+                    // PRG Response PASID Required only with a PASID capability.
+                    let pasid_required = if self.offset(EmulatedCap::Pasid).is_some() {
+                        pf.status & PCI_PRI_STATUS_PASID
+                    } else {
+                        0
+                    };
                     let status = m.pri_latched
-                        | (pf.status & PRI_STATUS_PASID_REQUIRED)
-                        | if enabled { 0 } else { PRI_STATUS_STOPPED };
+                        | pasid_required
+                        | if enabled { 0 } else { PCI_PRI_STATUS_STOPPED };
                     bytes[0..4].copy_from_slice(&header.to_le_bytes());
                     bytes[4..6].copy_from_slice(&m.pri_ctrl.to_le_bytes());
                     bytes[6..8].copy_from_slice(&status.to_le_bytes());
@@ -678,6 +724,12 @@ pub mod fake {
                         "placed over nonzero hardware",
                         pos.into(),
                         cfg.raw(pos).into(),
+                    )?;
+                    ensure(
+                        cfg.bind(pos) == 0,
+                        "placed over hardware nonzero at bind",
+                        pos.into(),
+                        cfg.bind(pos).into(),
                     )?;
                 }
                 for cap in walk(&|off| cfg.virt(off)) {
@@ -852,7 +904,7 @@ pub mod fake {
                 Op::Events(bits) => {
                     self.emu.set_pri_status_events(bits);
                     if self.offset(EmulatedCap::Pri).is_some() {
-                        self.model.pri_latched |= bits & (PRI_STATUS_RF | PRI_STATUS_UPRGI);
+                        self.model.pri_latched |= bits & (PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI);
                     }
                 }
                 Op::Reset => {
@@ -1023,21 +1075,21 @@ pub mod fake {
             };
             let mut m = self.model;
             let (ctrl, mask) = field(&pasid, &pasid_be, 6, 2);
-            let mut rw = u32::from(PASID_CTRL_ENABLE);
-            if self.pasid_cap & PASID_CAP_EXEC != 0 {
-                rw |= u32::from(PASID_CTRL_EXEC);
+            let mut rw = u32::from(PCI_PASID_CTRL_ENABLE);
+            if self.pasid_cap & PCI_PASID_CAP_EXEC != 0 {
+                rw |= u32::from(PCI_PASID_CTRL_EXEC);
             }
-            if self.pasid_cap & PASID_CAP_PRIV != 0 {
-                rw |= u32::from(PASID_CTRL_PRIV);
+            if self.pasid_cap & PCI_PASID_CAP_PRIV != 0 {
+                rw |= u32::from(PCI_PASID_CTRL_PRIV);
             }
             m.pasid_ctrl = ((u32::from(m.pasid_ctrl) & !(mask & rw)) | (ctrl & mask & rw)) as u16;
             let (ctrl, mask) = field(&pri, &pri_be, 4, 2);
-            let was = m.pri_ctrl & PRI_CTRL_ENABLE != 0;
-            let enable = u32::from(PRI_CTRL_ENABLE);
+            let was = m.pri_ctrl & PCI_PRI_CTRL_ENABLE != 0;
+            let enable = u32::from(PCI_PRI_CTRL_ENABLE);
             m.pri_ctrl =
                 ((u32::from(m.pri_ctrl) & !(mask & enable)) | (ctrl & mask & enable)) as u16;
-            let is = m.pri_ctrl & PRI_CTRL_ENABLE != 0;
-            let reset_written = ctrl & mask & u32::from(PRI_CTRL_RESET) != 0;
+            let is = m.pri_ctrl & PCI_PRI_CTRL_ENABLE != 0;
+            let reset_written = ctrl & mask & u32::from(PCI_PRI_CTRL_RESET) != 0;
             let mut reset_ignored = false;
             let mut reset_done = false;
             if !was && is {
@@ -1074,8 +1126,8 @@ pub mod fake {
                 pos as u32,
                 0,
             )?;
-            let pasid_was = before.pasid_ctrl & PASID_CTRL_ENABLE != 0;
-            let pasid_is = m.pasid_ctrl & PASID_CTRL_ENABLE != 0;
+            let pasid_was = before.pasid_ctrl & PCI_PASID_CTRL_ENABLE != 0;
+            let pasid_is = m.pasid_ctrl & PCI_PASID_CTRL_ENABLE != 0;
             ensure(
                 fx.regs.pasid_enable == (pasid_was != pasid_is).then_some(pasid_is),
                 "PASID Enable transition",
@@ -1181,7 +1233,13 @@ pub mod fake {
                 _ => Tail::Junk(self.u16()),
             };
             let next_bits = self.u8();
-            let config = Config::new(&specs[..ncaps], &hidden[..nhidden], tail, next_bits);
+            let mut at_bind = [(0u16, 0u32); 4];
+            let nat_bind = usize::from(self.u8() % 5);
+            for reg in at_bind.iter_mut().take(nat_bind) {
+                *reg = (self.u16(), self.u32());
+            }
+            let config = Config::new(&specs[..ncaps], &hidden[..nhidden], tail, next_bits)
+                .with_bind_regs(&at_bind[..nat_bind]);
             let which = self.u8();
             let pasid = (which & 1 != 0).then(|| {
                 let pf = PfPasid {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Fuzzes the emulation core: the input describes a VF (capabilities, hidden ones,
-//! registers no capability describes, the end of its chain), the PF's capabilities and
+//! registers no capability describes, now or at bind, the end of its chain), the PF's
+//! capabilities and
 //! where they are asked to go, then a sequence of reads, writes, events and resets.
 //! [`Harness`] checks the placement, the chain userspace sees, and every access against
 //! a model of the spec.

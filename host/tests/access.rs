@@ -13,20 +13,20 @@ use vfio_pasid_vf_emu::emu::{
     PfPasid,
     PfPri,
     Request,
-    PASID_CAP_EXEC,
-    PASID_CAP_PRIV,
-    PASID_CTRL_ENABLE,
-    PASID_CTRL_EXEC,
     PCI_EXT_CAP_ID_ARI,
     PCI_EXT_CAP_ID_ATS,
     PCI_EXT_CAP_ID_ERR,
     PCI_EXT_CAP_ID_PTM,
-    PRI_ALLOCATION,
-    PRI_CTRL_ENABLE,
-    PRI_STATUS_PASID_REQUIRED,
-    PRI_STATUS_RF,
-    PRI_STATUS_STOPPED,
-    PRI_STATUS_UPRGI, //
+    PCI_PASID_CAP_EXEC,
+    PCI_PASID_CAP_PRIV,
+    PCI_PASID_CTRL_ENABLE,
+    PCI_PASID_CTRL_EXEC,
+    PCI_PRI_ALLOC_REQ,
+    PCI_PRI_CTRL_ENABLE,
+    PCI_PRI_STATUS_PASID,
+    PCI_PRI_STATUS_RF,
+    PCI_PRI_STATUS_STOPPED,
+    PCI_PRI_STATUS_UPRGI, //
 };
 
 const PASID_AT: u16 = 0x200;
@@ -37,14 +37,14 @@ const LINK_AT: u16 = 0x150;
 const PF_PASID: PfPasid = PfPasid {
     offset: 0x1c0,
     version: 1,
-    cap: PASID_CAP_EXEC | PASID_CAP_PRIV | (20 << 8),
-    ctrl: PASID_CTRL_EXEC,
+    cap: PCI_PASID_CAP_EXEC | PCI_PASID_CAP_PRIV | (20 << 8),
+    ctrl: PCI_PASID_CTRL_EXEC,
 };
 
 const PF_PRI: PfPri = PfPri {
     offset: 0x1d0,
     version: 1,
-    status: PRI_STATUS_PASID_REQUIRED,
+    status: PCI_PRI_STATUS_PASID,
     capacity: 0x200,
 };
 
@@ -80,6 +80,7 @@ impl Vf {
 
     fn emulation(&self, pasid: Option<Request>, pri: Option<Request>) -> Emulation {
         let placement = place(
+            &|off| self.raw[usize::from(off / 4)],
             &|off| self.raw[usize::from(off / 4)],
             &|off| self.virt[usize::from(off / 4)],
             pasid,
@@ -206,6 +207,7 @@ fn read_of_the_null_capability_header_points_at_the_first_emulated_capability() 
     let virt = vec![0u32; 1024];
     let placement = place(
         &|off| raw[usize::from(off / 4)],
+        &|off| raw[usize::from(off / 4)],
         &|off| virt[usize::from(off / 4)],
         Some(admin(0x300)),
         None,
@@ -306,7 +308,7 @@ fn write_straddling_real_and_emulated_bytes_forwards_the_real_part() {
     assert_eq!(real_parts(&mut emu, 0x1fc, &[0xff; 8]), [(0, 4)]);
     assert_eq!(real_parts(&mut emu, 0x214, &[0xff; 8]), [(4, 8)]);
     // The emulated part landed: PRI Allocation's top byte... of 0x214..0x218.
-    assert_eq!(read_u32(&vf, &emu, PRI_AT + PRI_ALLOCATION), 0xffff_ffff);
+    assert_eq!(read_u32(&vf, &emu, PRI_AT + PCI_PRI_ALLOC_REQ), 0xffff_ffff);
 }
 
 #[test]
@@ -326,6 +328,7 @@ fn write_around_the_null_capability_header_has_two_real_parts() {
     let mut raw_with_ptm = raw.clone();
     raw_with_ptm[0x40] = ext_cap_header(PCI_EXT_CAP_ID_PTM, 1, 0);
     let placement = place(
+        &|off| raw_with_ptm[usize::from(off / 4)],
         &|off| raw_with_ptm[usize::from(off / 4)],
         &|off| raw[usize::from(off / 4)],
         Some(admin(0x300)),
@@ -349,7 +352,7 @@ fn write_across_both_emulated_capabilities_updates_both() {
     assert!(fx.regs.wrote_ro_bits);
     assert_eq!(
         read_u32(&vf, &emu, 0x204) >> 16,
-        u32::from(PASID_CTRL_ENABLE)
+        u32::from(PCI_PASID_CTRL_ENABLE)
     );
     assert_eq!(read_u32(&vf, &emu, PRI_AT) & 0xffff, 0x13);
 }
@@ -375,6 +378,7 @@ fn emulation_without_pf_values_is_empty() {
     let vf = Vf::typical();
     let placement = place(
         &|off| vf.raw[usize::from(off / 4)],
+        &|off| vf.raw[usize::from(off / 4)],
         &|off| vf.virt[usize::from(off / 4)],
         Some(admin(0x200)),
         Some(admin(0x300)),
@@ -394,6 +398,7 @@ fn emulation_of_refused_capabilities_is_empty() {
 fn emulation_without_pf_pasid_links_pri_alone() {
     let vf = Vf::typical();
     let placement = place(
+        &|off| vf.raw[usize::from(off / 4)],
         &|off| vf.raw[usize::from(off / 4)],
         &|off| vf.virt[usize::from(off / 4)],
         Some(admin(0x200)),
@@ -418,10 +423,13 @@ fn emulation_chains_in_ascending_offset_order() {
 #[test]
 fn emulation_presents_the_pasid_capability_of_the_pf() {
     let (vf, emu) = setup();
-    assert_eq!(emu.pasid_cap_presented(), Some(PASID_CAP_EXEC | (20 << 8)));
+    assert_eq!(
+        emu.pasid_cap_presented(),
+        Some(PCI_PASID_CAP_EXEC | (20 << 8))
+    );
     assert_eq!(
         read_u32(&vf, &emu, PASID_AT + 4),
-        u32::from(PASID_CAP_EXEC | (20 << 8))
+        u32::from(PCI_PASID_CAP_EXEC | (20 << 8))
     );
 }
 
@@ -429,13 +437,13 @@ fn emulation_presents_the_pasid_capability_of_the_pf() {
 fn emulation_latches_pri_status_events() {
     let (vf, mut emu) = setup();
     emu.write(PRI_AT + 4, &[1, 0]);
-    emu.set_pri_status_events(PRI_STATUS_RF | PRI_STATUS_UPRGI);
+    emu.set_pri_status_events(PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI);
     assert_eq!(
         read_u32(&vf, &emu, PRI_AT + 4) >> 16,
-        u32::from(PRI_STATUS_PASID_REQUIRED | PRI_STATUS_RF | PRI_STATUS_UPRGI)
+        u32::from(PCI_PRI_STATUS_PASID | PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI)
     );
     let pri = emu.regs(EmulatedCap::Pri).unwrap();
-    assert_eq!(pri.reg(4), Some(u32::from(PRI_CTRL_ENABLE)));
+    assert_eq!(pri.reg(4), Some(u32::from(PCI_PRI_CTRL_ENABLE)));
 }
 
 #[test]
@@ -444,12 +452,69 @@ fn emulation_reset_restores_every_register() {
     let fresh = emu.clone();
     emu.write(PASID_AT + 4, &[0xff; 4]);
     emu.write(PRI_AT + 4, &[0xff; 12]);
-    emu.set_pri_status_events(PRI_STATUS_RF);
+    emu.set_pri_status_events(PCI_PRI_STATUS_RF);
     assert_ne!(emu, fresh);
     emu.reset();
     assert_eq!(emu, fresh);
     assert_eq!(
         read_u32(&vf, &emu, PRI_AT + 4) >> 16,
-        u32::from(PRI_STATUS_PASID_REQUIRED | PRI_STATUS_STOPPED)
+        u32::from(PCI_PRI_STATUS_PASID | PCI_PRI_STATUS_STOPPED)
     );
+}
+
+// PRG Response PASID Required: the PF's bit only while a PASID capability is presented.
+
+/// Page Request Status of the emulated PRI capability at `pri_at`.
+fn pri_status(vf: &Vf, emu: &Emulation, pri_at: u16) -> u16 {
+    (read_u32(vf, emu, pri_at + 4) >> 16) as u16
+}
+
+#[test]
+fn emulation_pri_status_pasid_reads_the_pf_bit_with_pasid_presented() {
+    let (vf, emu) = setup();
+    assert_eq!(
+        pri_status(&vf, &emu, PRI_AT) & PCI_PRI_STATUS_PASID,
+        PCI_PRI_STATUS_PASID
+    );
+}
+
+#[test]
+fn emulation_pri_status_pasid_reads_0_without_pasid_requested() {
+    let vf = Vf::typical();
+    let emu = vf.emulation(None, Some(admin(PRI_AT)));
+    assert_eq!(emu.offset(EmulatedCap::Pri), Some(PRI_AT));
+    assert_eq!(
+        pri_status(&vf, &emu, PRI_AT),
+        PCI_PRI_STATUS_STOPPED,
+        "PRG Response PASID Required without a PASID capability"
+    );
+}
+
+#[test]
+fn emulation_pri_status_pasid_reads_0_with_pasid_refused() {
+    let vf = Vf::typical();
+    // 0x100 is AER's: the administrator's PASID offset is unusable.
+    let emu = vf.emulation(Some(admin(0x100)), Some(admin(PRI_AT)));
+    assert_eq!(emu.offset(EmulatedCap::Pasid), None);
+    assert_eq!(pri_status(&vf, &emu, PRI_AT), PCI_PRI_STATUS_STOPPED);
+}
+
+#[test]
+fn emulation_pri_status_pasid_reads_0_with_pasid_withheld() {
+    let vf = Vf::typical();
+    let placement = place(
+        &|off| vf.raw[usize::from(off / 4)],
+        &|off| vf.raw[usize::from(off / 4)],
+        &|off| vf.virt[usize::from(off / 4)],
+        Some(admin(PASID_AT)),
+        Some(admin(PRI_AT)),
+    );
+    // The glue withholds PASID (for instance, the IOMMU gives the VF no PASIDs).
+    let mut emu = Emulation::new(placement, None, Some(PF_PRI), LIMITS);
+    assert_eq!(emu.offset(EmulatedCap::Pasid), None);
+    assert_eq!(pri_status(&vf, &emu, PRI_AT), PCI_PRI_STATUS_STOPPED);
+    // Read-only, and still 0 after a reset.
+    emu.write(PRI_AT + 6, &[0xff, 0xff]);
+    emu.reset();
+    assert_eq!(pri_status(&vf, &emu, PRI_AT), PCI_PRI_STATUS_STOPPED);
 }

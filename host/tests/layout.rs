@@ -15,6 +15,7 @@ use vfio_pasid_vf_emu::emu::{
     Rejected,
     Request,
     Rule,
+    Sample,
     Unusable,
     PCI_EXT_CAP_ID_ARI,
     PCI_EXT_CAP_ID_ATS,
@@ -26,9 +27,10 @@ use vfio_pasid_vf_emu::emu::{
 /// Secondary PCI Express: vfio-pci hides it, its length depends on the link width.
 const PCI_EXT_CAP_ID_SECPCI: u16 = 0x19;
 
-/// A VF's configuration space: hardware, and vfio-pci's view of it.
+/// A VF's configuration space: hardware, as sampled at bind, and vfio-pci's view of it.
 struct Vf {
     raw: [u32; 1024],
+    bind: [u32; 1024],
     virt: [u32; 1024],
 }
 
@@ -36,6 +38,7 @@ impl Vf {
     fn empty() -> Self {
         Self {
             raw: [0; 1024],
+            bind: [0; 1024],
             virt: [0; 1024],
         }
     }
@@ -53,10 +56,17 @@ impl Vf {
         self.dword(offset, ext_cap_header(id, 1, next))
     }
 
-    /// A dword in both views.
+    /// A dword in both views, now and at bind.
     fn dword(mut self, offset: u16, value: u32) -> Self {
         self.raw[usize::from(offset / 4)] = value;
+        self.bind[usize::from(offset / 4)] = value;
         self.virt[usize::from(offset / 4)] = value;
+        self
+    }
+
+    /// A dword as the hardware read it at bind; it reads 0 now (after a reset).
+    fn at_bind(mut self, offset: u16, value: u32) -> Self {
+        self.bind[usize::from(offset / 4)] = value;
         self
     }
 
@@ -73,6 +83,7 @@ impl Vf {
     fn place(&self, pasid: Option<Request>, pri: Option<Request>) -> Placement {
         place(
             &|off| self.raw[usize::from(off / 4)],
+            &|off| self.bind[usize::from(off / 4)],
             &|off| self.virt[usize::from(off / 4)],
             pasid,
             pri,
@@ -277,7 +288,8 @@ fn place_admin_offset_over_nonzero_hardware_is_refused() {
             0x400,
             Unusable::HardwareNotZero {
                 offset: 0x404,
-                value: 0x5a
+                value: 0x5a,
+                sample: Sample::Now
             }
         )
     );
@@ -367,57 +379,66 @@ fn place_pf_offset_is_used() {
 }
 
 #[test]
-fn place_pf_offset_unusable_falls_through_to_the_first_free_offset() {
+fn place_pf_offset_unusable_falls_through_to_the_highest_free_offset() {
     assert_eq!(
         Vf::typical().place_pasid(pf(0x148)),
-        placed(0x158, Rule::FirstFree)
+        placed(0xff8, Rule::HighestFree)
     );
 }
 
-// Rule 5: the first free offset.
+// Rule 5: the highest free offset.
 
 #[test]
-fn place_first_free_skips_capabilities() {
+fn place_highest_free_is_at_the_top_of_config_space() {
+    let placement = Vf::typical().place(None, Some(pf(0x100)));
     assert_eq!(
-        Vf::typical().place_pasid(pf(0x100)),
-        placed(0x158, Rule::FirstFree)
+        placement.pri().unwrap().outcome,
+        placed(0xff0, Rule::HighestFree)
     );
 }
 
 #[test]
-fn place_first_free_skips_nonzero_hidden_registers() {
-    let vf = Vf::typical().dword(0x15c, 1).dword(0x168, 0x8000_0000);
-    assert_eq!(vf.place_pasid(pf(0x100)), placed(0x160, Rule::FirstFree));
-    // PRI needs 16 bytes: 0x160 has only 8 before the register at 0x168.
+fn place_highest_free_skips_capabilities() {
+    // PTM at 0xff0..0xffc leaves a free dword at 0xffc, too small.
+    let vf = Vf::typical()
+        .cap(0x150, PCI_EXT_CAP_ID_ATS, 0xff0)
+        .cap(0xff0, PCI_EXT_CAP_ID_PTM, 0);
+    assert_eq!(vf.place_pasid(pf(0x100)), placed(0xfe8, Rule::HighestFree));
+}
+
+#[test]
+fn place_highest_free_skips_nonzero_hidden_registers() {
+    let vf = Vf::typical().dword(0xffc, 1).dword(0xff0, 0x8000_0000);
+    assert_eq!(vf.place_pasid(pf(0x100)), placed(0xff4, Rule::HighestFree));
+    // PRI needs 16 bytes: 0xff4 has only 8 before the register at 0xffc.
     let placement = vf.place(None, Some(pf(0x100)));
     assert_eq!(
         placement.pri().unwrap().outcome,
-        placed(0x16c, Rule::FirstFree)
+        placed(0xfe0, Rule::HighestFree)
     );
 }
 
 #[test]
-fn place_first_free_skips_hidden_capabilities() {
-    // vfio-pci skips the Secondary PCIe capability at 0x158, of unknown length: it
-    // extends to the next capability by address, 0x180.
+fn place_highest_free_skips_hidden_capabilities() {
+    // vfio-pci skips the Secondary PCIe capability at 0xf00, of unknown length: as the
+    // highest capability, it extends to 0x1000.
     let vf = Vf::typical()
-        .cap(0x150, PCI_EXT_CAP_ID_ATS, 0x158)
-        .cap(0x158, PCI_EXT_CAP_ID_SECPCI, 0x180)
-        .cap(0x180, PCI_EXT_CAP_ID_ARI, 0)
-        .virt(0x150, ext_cap_header(PCI_EXT_CAP_ID_ATS, 1, 0x180));
-    assert_eq!(vf.place_pasid(pf(0x100)), placed(0x188, Rule::FirstFree));
+        .cap(0x150, PCI_EXT_CAP_ID_ATS, 0xf00)
+        .cap(0xf00, PCI_EXT_CAP_ID_SECPCI, 0)
+        .virt(0x150, ext_cap_header(PCI_EXT_CAP_ID_ATS, 1, 0));
+    assert_eq!(vf.place_pasid(pf(0x100)), placed(0xef8, Rule::HighestFree));
 }
 
 #[test]
-fn place_first_free_of_pri_skips_pasid() {
+fn place_highest_free_of_pri_skips_pasid() {
     let placement = Vf::typical().place(Some(pf(0x100)), Some(pf(0x100)));
     assert_eq!(
         placement.pasid().unwrap().outcome,
-        placed(0x158, Rule::FirstFree)
+        placed(0xff8, Rule::HighestFree)
     );
     assert_eq!(
         placement.pri().unwrap().outcome,
-        placed(0x160, Rule::FirstFree)
+        placed(0xfe8, Rule::HighestFree)
     );
 }
 
@@ -429,7 +450,17 @@ fn place_unknown_length_capability_extends_to_the_next_capability_by_address() {
         .cap(0x158, 0x42, 0x400)
         .cap(0x400, PCI_EXT_CAP_ID_ATS, 0x200)
         .cap(0x200, PCI_EXT_CAP_ID_ARI, 0);
-    assert_eq!(vf.place_pasid(pf(0x1f8)), placed(0x208, Rule::FirstFree));
+    assert_eq!(
+        vf.place_pasid(admin(0x1f8)),
+        admin_refused(
+            0x1f8,
+            Unusable::OverlapsCapability {
+                offset: 0x158,
+                id: 0x42
+            }
+        )
+    );
+    assert_eq!(vf.place_pasid(pf(0x208)), placed(0x208, Rule::PfOffset));
 }
 
 #[test]
@@ -437,7 +468,7 @@ fn place_unknown_length_capability_at_the_top_extends_to_0x1000() {
     let vf = Vf::typical()
         .cap(0x150, PCI_EXT_CAP_ID_ATS, 0x800)
         .cap(0x800, 0x42, 0);
-    assert_eq!(vf.place_pasid(pf(0xff0)), placed(0x158, Rule::FirstFree));
+    assert_eq!(vf.place_pasid(pf(0xff0)), placed(0x7f8, Rule::HighestFree));
     assert!(matches!(
         vf.place_pasid(admin(0xff0)),
         Outcome::Refused(Refusal::AdminOffsetUnusable {
@@ -458,7 +489,17 @@ fn place_vendor_specific_length_comes_from_its_header() {
         .dword(0x15c, 0x0181_1af4)
         .dword(0x160, 0xffff_ffff);
     // 0x18 bytes: 0x158..0x170.
-    assert_eq!(vf.place_pasid(pf(0x100)), placed(0x170, Rule::FirstFree));
+    assert_eq!(
+        vf.place_pasid(admin(0x168)),
+        admin_refused(
+            0x168,
+            Unusable::OverlapsCapability {
+                offset: 0x158,
+                id: PCI_EXT_CAP_ID_VNDR
+            }
+        )
+    );
+    assert_eq!(vf.place_pasid(pf(0x170)), placed(0x170, Rule::PfOffset));
 }
 
 #[test]
@@ -480,6 +521,7 @@ fn place_full_vf_is_refused_gracefully() {
 fn place_over_nonzero_hardware_everywhere_is_refused_gracefully() {
     let vf = Vf {
         raw: [0xffff_ffff; 1024],
+        bind: [0xffff_ffff; 1024],
         virt: [0; 1024],
     };
     let placement = vf.place(Some(pf(0x200)), Some(admin(0x300)));
@@ -502,7 +544,7 @@ fn place_with_a_loop_in_the_raw_chain_terminates() {
     let placement = vf.place(Some(pf(0x100)), Some(pf(0x100)));
     assert_eq!(
         placement.pasid().unwrap().outcome,
-        placed(0x158, Rule::FirstFree)
+        placed(0xff8, Rule::HighestFree)
     );
     assert_eq!(placement.link(), Some(Link::PatchNext { last_cap: 0x150 }));
 }
@@ -529,7 +571,16 @@ fn place_links_after_the_last_capability_the_virtualised_view_shows() {
     let placement = vf.place(Some(pf(0x200)), None);
     assert_eq!(placement.link(), Some(Link::PatchNext { last_cap: 0x148 }));
     // ATS still occupies its space.
-    assert_eq!(vf.place_pasid(pf(0x150)), placed(0x158, Rule::FirstFree));
+    assert_eq!(
+        vf.place_pasid(admin(0x150)),
+        admin_refused(
+            0x150,
+            Unusable::OverlapsCapability {
+                offset: 0x150,
+                id: PCI_EXT_CAP_ID_ATS
+            }
+        )
+    );
 }
 
 #[test]
@@ -583,7 +634,7 @@ fn place_with_a_hidden_first_capability_links_after_the_null_capability_vfio_pci
     let placement = vf.place(Some(pf(0x100)), None);
     assert_eq!(
         placement.pasid().unwrap().outcome,
-        placed(0x150, Rule::FirstFree)
+        placed(0xff8, Rule::HighestFree)
     );
     assert_eq!(placement.link(), Some(Link::PatchNext { last_cap: 0x148 }));
 }
@@ -634,8 +685,25 @@ fn refusal_display_reads_well() {
             Unusable::HardwareNotZero {
                 offset: 0x204,
                 value: 1,
+                sample: Sample::Now,
             },
             "hardware dword at 0x204 reads 0x00000001, not 0",
+        ),
+        (
+            Unusable::HardwareNotZero {
+                offset: 0x1a4,
+                value: 0x1234_5678,
+                sample: Sample::Now,
+            },
+            "hardware dword at 0x1a4 reads 0x12345678, not 0",
+        ),
+        (
+            Unusable::HardwareNotZero {
+                offset: 0x1a4,
+                value: 0x1234_5678,
+                sample: Sample::Bind,
+            },
+            "hardware dword at 0x1a4 read 0x12345678 at bind, not 0",
         ),
     ];
     for (why, text) in cases {
@@ -649,5 +717,170 @@ fn refusal_display_reads_well() {
         Link::HeadPlaceholder.to_string(),
         "linked from a null capability at 0x100"
     );
-    assert_eq!(Rule::FirstFree.to_string(), "first free offset");
+    assert_eq!(Rule::HighestFree.to_string(), "highest free offset");
+}
+
+// Pinned capabilities first: automatic ones avoid the administrator's offsets.
+
+#[test]
+fn place_admin_pri_at_the_pf_offset_of_pasid_is_kept() {
+    // PASID's PF offset is 0x200, the administrator pins PRI there.
+    let placement = Vf::typical().place(Some(pf(0x200)), Some(admin(0x200)));
+    assert_eq!(placement.pri().unwrap().outcome, placed(0x200, Rule::Admin));
+    assert_eq!(
+        placement.pasid().unwrap().outcome,
+        placed(0xff8, Rule::HighestFree)
+    );
+}
+
+#[test]
+fn place_admin_pri_at_0x100_of_a_vf_without_extended_capabilities_is_kept() {
+    let placement = Vf::empty().place(Some(pf(0x300)), Some(admin(0x100)));
+    assert_eq!(placement.pri().unwrap().outcome, placed(0x100, Rule::Admin));
+    assert_eq!(
+        placement.pasid().unwrap().outcome,
+        placed(0x300, Rule::PfOffset)
+    );
+    assert_eq!(placement.link(), Some(Link::Head));
+}
+
+#[test]
+fn place_automatic_pasid_avoids_an_admin_pri_at_the_top() {
+    let placement = Vf::typical().place(Some(pf(0x100)), Some(admin(0xff0)));
+    assert_eq!(placement.pri().unwrap().outcome, placed(0xff0, Rule::Admin));
+    assert_eq!(
+        placement.pasid().unwrap().outcome,
+        placed(0xfe8, Rule::HighestFree)
+    );
+}
+
+#[test]
+fn place_both_pinned_and_overlapping_pasid_wins() {
+    let placement = Vf::typical().place(Some(admin(0x404)), Some(admin(0x400)));
+    assert_eq!(
+        placement.pasid().unwrap().outcome,
+        placed(0x404, Rule::Admin)
+    );
+    assert_eq!(
+        placement.pri().unwrap().outcome,
+        admin_refused(
+            0x400,
+            Unusable::OverlapsEmulated {
+                cap: EmulatedCap::Pasid,
+                offset: 0x404
+            }
+        )
+    );
+}
+
+// Hardware sampled at bind: a dword is usable only if it reads 0 now and read 0 at bind.
+
+#[test]
+fn place_admin_offset_over_hardware_nonzero_at_bind_is_refused() {
+    let vf = Vf::typical().at_bind(0x1a4, 0x1234_5678);
+    let placement = vf.place(Some(admin(0x1a0)), None);
+    assert_eq!(
+        placement.pasid().unwrap().outcome,
+        admin_refused(
+            0x1a0,
+            Unusable::HardwareNotZero {
+                offset: 0x1a4,
+                value: 0x1234_5678,
+                sample: Sample::Bind
+            }
+        )
+    );
+    assert_eq!(
+        placement.to_string(),
+        "PASID not presented: administrator's offset 0x1a0 is unusable: hardware dword at \
+         0x1a4 read 0x12345678 at bind, not 0"
+    );
+}
+
+#[test]
+fn place_admin_offset_over_hardware_nonzero_now_says_so_before_the_bind_sample() {
+    let vf = Vf::typical().dword(0x1a4, 5).at_bind(0x1a4, 7);
+    assert_eq!(
+        vf.place_pasid(admin(0x1a0)),
+        admin_refused(
+            0x1a0,
+            Unusable::HardwareNotZero {
+                offset: 0x1a4,
+                value: 5,
+                sample: Sample::Now
+            }
+        )
+    );
+}
+
+#[test]
+fn place_pf_offset_over_hardware_nonzero_at_bind_falls_through() {
+    let vf = Vf::typical().at_bind(0x20c, 1);
+    let placement = vf.place(None, Some(pf(0x200)));
+    assert_eq!(
+        placement.pri().unwrap().outcome,
+        placed(0xff0, Rule::HighestFree)
+    );
+}
+
+#[test]
+fn place_advised_offset_over_hardware_nonzero_at_bind_is_rejected() {
+    let vf = Vf::typical().at_bind(0x300, 0x8000_0000);
+    let pasid = *vf.place(Some(advised(0x300, 0x400)), None).pasid().unwrap();
+    assert_eq!(pasid.outcome, placed(0x400, Rule::PfOffset));
+    assert_eq!(
+        pasid.advice_rejected,
+        Some(Rejected {
+            offset: 0x300,
+            why: Unusable::HardwareNotZero {
+                offset: 0x300,
+                value: 0x8000_0000,
+                sample: Sample::Bind
+            }
+        })
+    );
+}
+
+#[test]
+fn place_highest_free_skips_hardware_nonzero_at_bind() {
+    let vf = Vf::typical().at_bind(0xffc, 1);
+    assert_eq!(vf.place_pasid(pf(0x100)), placed(0xff4, Rule::HighestFree));
+}
+
+#[test]
+fn place_chain_head_skips_hardware_nonzero_at_bind() {
+    // No extended capability, but a register at 0x104 that read nonzero at bind.
+    let vf = Vf::empty().at_bind(0x104, 1);
+    let placement = vf.place(Some(pf(0x300)), None);
+    assert_eq!(
+        placement.pasid().unwrap().outcome,
+        placed(0x300, Rule::PfOffset)
+    );
+    assert_eq!(placement.link(), Some(Link::HeadPlaceholder));
+}
+
+#[test]
+fn place_walks_the_chain_and_sizes_capabilities_as_the_hardware_reads_now() {
+    // At bind, ATS linked to a 0x40-byte Vendor-Specific capability at 0x400; now the
+    // chain ends at ATS. Only the dwords that read nonzero at bind are unusable.
+    let vf = Vf::typical()
+        .at_bind(0x150, ext_cap_header(PCI_EXT_CAP_ID_ATS, 1, 0x400))
+        .at_bind(0x400, ext_cap_header(PCI_EXT_CAP_ID_VNDR, 1, 0))
+        .at_bind(0x404, 0x0401_1af4);
+    assert_eq!(vf.place_pasid(admin(0x408)), placed(0x408, Rule::Admin));
+    assert_eq!(
+        vf.place_pasid(admin(0x400)),
+        admin_refused(
+            0x400,
+            Unusable::HardwareNotZero {
+                offset: 0x400,
+                value: ext_cap_header(PCI_EXT_CAP_ID_VNDR, 1, 0),
+                sample: Sample::Bind
+            }
+        )
+    );
+    assert_eq!(
+        vf.place(Some(pf(0x200)), None).link(),
+        Some(Link::PatchNext { last_cap: 0x150 })
+    );
 }

@@ -3,7 +3,8 @@
 //! Properties of the emulation over random VFs, PFs and access sequences.
 //!
 //! Each case builds a synthetic VF (a few capabilities, some hidden by vfio-pci, nonzero
-//! registers that no capability describes, maybe a looping or junk chain), random PF
+//! registers that no capability describes, some of them only in the sample taken at bind,
+//! maybe a looping or junk chain), random PF
 //! capabilities and placement requests, then applies random reads, writes, events and
 //! resets of 1, 2, 4 or 8 bytes at random offsets. [`Harness`] checks after every step
 //! that every emulated byte reads what a model of the spec says, that `classify` and
@@ -15,15 +16,19 @@ use vfio_pasid_vf_emu::{
     emu::{
         EmulatedCap,
         HostLimits,
+        Outcome,
         PfPasid,
         PfPri,
+        Refusal,
         Request,
-        PRI_CTRL,
-        PRI_CTRL_ENABLE,
-        PRI_STATUS,
-        PRI_STATUS_RF,
-        PRI_STATUS_STOPPED,
-        PRI_STATUS_UPRGI, //
+        Rule,
+        Unusable,
+        PCI_PRI_CTRL,
+        PCI_PRI_CTRL_ENABLE,
+        PCI_PRI_STATUS,
+        PCI_PRI_STATUS_RF,
+        PCI_PRI_STATUS_STOPPED,
+        PCI_PRI_STATUS_UPRGI, //
     },
     fake::{
         At,
@@ -106,6 +111,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     (
         prop::collection::vec(cap_spec(), 0..=8),
         prop::collection::vec((any::<u16>(), 1u32..), 0..4),
+        prop::collection::vec((any::<u16>(), 1u32..), 0..4),
         tail(),
         prop_oneof![3 => Just(0u8), 1 => any::<u8>()],
         prop::option::weighted(0.9, (pf_pasid(), request())),
@@ -113,11 +119,50 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         any::<u8>(),
     )
         .prop_map(
-            |(caps, hidden, tail, next_bits, pasid, pri, max_pasid_width)| Scenario {
-                config: Config::new(&caps, &hidden, tail, next_bits),
+            |(caps, hidden, at_bind, tail, next_bits, pasid, pri, max_pasid_width)| Scenario {
+                config: Config::new(&caps, &hidden, tail, next_bits).with_bind_regs(&at_bind),
                 pasid,
                 pri,
                 limits: HostLimits { max_pasid_width },
+            },
+        )
+}
+
+/// A scenario with both capabilities requested, one of them pinned by the administrator
+/// at an offset where the other one's automatic rules are likely to go (the other one's
+/// PF or advised offset, the head of the chain, the highest free offsets), the other one
+/// sometimes pinned too.
+fn pinned_scenario() -> impl Strategy<Value = Scenario> {
+    (
+        scenario(),
+        (pf_pasid(), request()),
+        (pf_pri(), request()),
+        any::<bool>(),
+        0usize..8,
+        offset(),
+        prop::option::weighted(0.2, offset()),
+    )
+        .prop_map(
+            |(mut s, mut pasid, mut pri, pin_pri, target, anywhere, other_admin)| {
+                let (pinned, other) = if pin_pri {
+                    (&mut pri.1, &mut pasid.1)
+                } else {
+                    (&mut pasid.1, &mut pri.1)
+                };
+                pinned.admin = Some(match target {
+                    0 => other.pf_offset,
+                    1 => other.advised.unwrap_or(other.pf_offset),
+                    2 => 0x100,
+                    3 => 0xff8,
+                    4 => 0xff0,
+                    5 => 0xfe8,
+                    6 => other.pf_offset.wrapping_add(8),
+                    _ => anywhere,
+                });
+                other.admin = other_admin;
+                s.pasid = Some(pasid);
+                s.pri = Some(pri);
+                s
             },
         )
 }
@@ -206,10 +251,10 @@ proptest! {
         for op in &ops {
             check(h.apply(*op), op)?;
             prop_assert_eq!(ro(&h), initial, "after {:?}", op);
-            if let Some(status) = reg16(&h, EmulatedCap::Pri, PRI_STATUS) {
-                let ctrl = reg16(&h, EmulatedCap::Pri, PRI_CTRL).unwrap();
-                let enabled = ctrl & PRI_CTRL_ENABLE != 0;
-                prop_assert_eq!(status & PRI_STATUS_STOPPED == 0, enabled, "Stopped is not !Enable");
+            if let Some(status) = reg16(&h, EmulatedCap::Pri, PCI_PRI_STATUS) {
+                let ctrl = reg16(&h, EmulatedCap::Pri, PCI_PRI_CTRL).unwrap();
+                let enabled = ctrl & PCI_PRI_CTRL_ENABLE != 0;
+                prop_assert_eq!(status & PCI_PRI_STATUS_STOPPED == 0, enabled, "Stopped is not !Enable");
             }
         }
     }
@@ -220,21 +265,21 @@ proptest! {
         ops in prop::collection::vec(op(), 0..64),
     ) {
         let mut h = harness(scenario)?;
-        let rw1c = PRI_STATUS_RF | PRI_STATUS_UPRGI;
+        let rw1c = PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI;
         for op in &ops {
-            let before = reg16(&h, EmulatedCap::Pri, PRI_STATUS);
+            let before = reg16(&h, EmulatedCap::Pri, PCI_PRI_STATUS);
             let Op::Write { at, len, value } = *op else {
                 check(h.apply(*op), op)?;
                 continue;
             };
             let pos = h.resolve(at);
-            let ctrl_before = reg16(&h, EmulatedCap::Pri, PRI_CTRL);
+            let ctrl_before = reg16(&h, EmulatedCap::Pri, PCI_PRI_CTRL);
             check(h.apply(*op), op)?;
-            let (Some(before), Some(after)) = (before, reg16(&h, EmulatedCap::Pri, PRI_STATUS)) else {
+            let (Some(before), Some(after)) = (before, reg16(&h, EmulatedCap::Pri, PCI_PRI_STATUS)) else {
                 continue;
             };
             // The bits of Page Request Status written 1.
-            let status_at = u64::from(h.emu.offset(EmulatedCap::Pri).unwrap() + PRI_STATUS);
+            let status_at = u64::from(h.emu.offset(EmulatedCap::Pri).unwrap() + PCI_PRI_STATUS);
             let mut written = 0u16;
             for (i, byte) in value.to_le_bytes().iter().take(usize::from(len)).enumerate() {
                 let p = pos + i as u64;
@@ -244,8 +289,8 @@ proptest! {
             }
             prop_assert_eq!(after & rw1c & !before, 0, "a write set a RW1C bit");
             prop_assert_eq!(after & rw1c & written, 0, "a RW1C bit written 1 stayed set");
-            let enable_rose = ctrl_before.unwrap() & PRI_CTRL_ENABLE == 0
-                && reg16(&h, EmulatedCap::Pri, PRI_CTRL).unwrap() & PRI_CTRL_ENABLE != 0;
+            let enable_rose = ctrl_before.unwrap() & PCI_PRI_CTRL_ENABLE == 0
+                && reg16(&h, EmulatedCap::Pri, PCI_PRI_CTRL).unwrap() & PCI_PRI_CTRL_ENABLE != 0;
             if !enable_rose && after & rw1c != before & rw1c & !written {
                 // Only a Reset may clear the others.
                 prop_assert_eq!(after & rw1c, 0, "RW1C bits cleared without cause");
@@ -253,6 +298,57 @@ proptest! {
         }
     }
 
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    /// An administrator's offset that fits on its own is never refused because of where
+    /// the rules put the other capability: pinned capabilities are placed first. Only a
+    /// PRI offset overlapping a pinned PASID (placed first) is refused.
+    #[test]
+    fn admin_offset_that_fits_alone_is_never_taken_by_the_other_capability(
+        s in pinned_scenario(),
+    ) {
+        let cfg = &s.config;
+        let pasid = s.pasid.map(|(_, req)| req);
+        let pri = s.pri.map(|(_, req)| req);
+        let both = cfg.place(pasid, pri);
+        for cap in [EmulatedCap::Pasid, EmulatedCap::Pri] {
+            let (req, alone, got) = match cap {
+                EmulatedCap::Pasid => (pasid, cfg.place(pasid, None), both.pasid()),
+                EmulatedCap::Pri => (pri, cfg.place(None, pri), both.pri()),
+            };
+            let (Some(admin), Some(got)) = (req.and_then(|r| r.admin), got) else {
+                continue;
+            };
+            let alone = match cap {
+                EmulatedCap::Pasid => alone.pasid(),
+                EmulatedCap::Pri => alone.pri(),
+            };
+            if alone.and_then(|p| p.offset()) != Some(admin) {
+                continue;
+            }
+            let pasid_admin = pasid.and_then(|r| r.admin);
+            let lost_to_pinned_pasid = cap == EmulatedCap::Pri
+                && pasid_admin.is_some()
+                && got.outcome
+                    == Outcome::Refused(Refusal::AdminOffsetUnusable {
+                        offset: admin,
+                        why: Unusable::OverlapsEmulated {
+                            cap: EmulatedCap::Pasid,
+                            offset: pasid_admin.unwrap(),
+                        },
+                    });
+            prop_assert!(
+                got.outcome == Outcome::Placed { offset: admin, rule: Rule::Admin }
+                    || lost_to_pinned_pasid,
+                "{} at {:#x} fits alone but: {}", cap, admin, both
+            );
+        }
+        let h = harness(s)?;
+        check(h.check_chain(), &Op::Reset)?;
+    }
 }
 
 proptest! {

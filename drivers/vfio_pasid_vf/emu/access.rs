@@ -29,7 +29,8 @@ use super::{
         RegEffects, //
     },
     PCI_CFG_SPACE_EXP_SIZE,
-    PCI_CFG_SPACE_SIZE, //
+    PCI_CFG_SPACE_SIZE,
+    PCI_PRI_STATUS_PASID, //
 };
 
 /// What an access touches.
@@ -129,6 +130,11 @@ pub struct Emulation {
 
 impl Emulation {
     /// Emulates the capabilities that `placement` placed and whose PF values are given.
+    ///
+    /// Page Request Status PRG Response PASID Required is the PF's bit if the PASID
+    /// capability is presented too, and 0 if it is not (not requested, refused by the
+    /// placement, or withheld: `pf_pasid` is `None`): without a PASID capability the VF's
+    /// user cannot enable PASIDs, so responses carry none.
     pub fn new(
         placement: Placement,
         pf_pasid: Option<PfPasid>,
@@ -155,9 +161,16 @@ impl Emulation {
                 offset,
                 regs: CapRegs::pasid(cap, pasid_next),
             }),
-            pri: pri_at.map(|(pf, offset)| Slot {
-                offset,
-                regs: CapRegs::pri(pf.status, pf.capacity, pri_next),
+            pri: pri_at.map(|(pf, offset)| {
+                let status = if pasid_at.is_some() {
+                    pf.status
+                } else {
+                    pf.status & !PCI_PRI_STATUS_PASID
+                };
+                Slot {
+                    offset,
+                    regs: CapRegs::pri(status, pf.capacity, pri_next),
+                }
             }),
             link: first.map(|first| Link::new(placement.virt_last(), first)),
             first: first.unwrap_or(0),
@@ -404,6 +417,12 @@ impl Emulation {
 
     /// Latches device events in Page Request Status: `bits` may set Response Failure and
     /// Unexpected PRG Index, which stay set until written 1. Other bits are ignored.
+    ///
+    /// Only for events attributed to this VF. Nothing is mirrored from the PF's Page
+    /// Request Status: an event there is PF-wide, it cannot be attributed to one VF, and
+    /// showing it in every VF would leak events between tenants. Until a PF-side provider
+    /// attributes events to a VF (a later interface), nothing calls this and both bits
+    /// read 0.
     pub fn set_pri_status_events(&mut self, bits: u16) {
         if let Some(slot) = self.pri.as_mut() {
             slot.regs.latch_pri_status(bits);

@@ -3,8 +3,10 @@
 //! Extended capability chains, and where the emulated capabilities go.
 //!
 //! Configuration space is read through closures returning the dword at a dword-aligned
-//! offset: `raw` reads the VF's hardware, `virt` reads vfio-pci's virtualised view of it
-//! (which hides some capabilities by giving them ID 0 or by skipping them in the chain).
+//! offset: `raw` reads the VF's hardware, `raw_at_bind` returns what the hardware read
+//! when the VF was bound to the driver (before any reset), and `virt` reads vfio-pci's
+//! virtualised view (which hides some capabilities by giving them ID 0 or by skipping them
+//! in the chain).
 //!
 //! # Walking a chain
 //!
@@ -26,9 +28,16 @@
 //! the next capability by address, or to 0x1000 if it is the highest. The header dword of
 //! every capability of the virtualised chain is occupied too.
 //!
+//! A dword that no capability describes is free only if the hardware reads 0 there both
+//! now and in the sample taken at bind: it may be a device-specific register, and some
+//! read 0 right after the reset (FLR) that vfio-pci does when the device is opened.
+//!
 //! # Placement
 //!
-//! See [`place`].
+//! Capabilities pinned by the administrator are placed first; the others then go,
+//! rule by rule, where the pinned ones are not. The last rule searches extended
+//! configuration space from the top down (from 0x1000 minus the capability's size towards
+//! 0x100), as QEMU does for the PASID capability it synthesises at 0xff8. See [`place`].
 
 use core::fmt;
 
@@ -288,9 +297,19 @@ fn len_field(dword: u32) -> u16 {
     u16::try_from((dword / 0x10_0000) & 0xfff).unwrap_or(0)
 }
 
+/// Why an offset cannot hold an emulated capability, before the owner of occupied space is
+/// looked up (which takes a walk over the capabilities).
+enum Conflict {
+    /// As said.
+    Unusable(Unusable),
+    /// The dword at this offset is occupied by a capability.
+    Occupied(u16),
+}
+
 /// The configuration space already in use, from the raw and virtualised chains.
 struct Scan<'a> {
     raw: &'a dyn Fn(u16) -> u32,
+    raw_at_bind: &'a dyn Fn(u16) -> u32,
     virt: &'a dyn Fn(u16) -> u32,
     /// Headers of the raw chain.
     raw_caps: DwordSet,
@@ -303,9 +322,14 @@ struct Scan<'a> {
 }
 
 impl<'a> Scan<'a> {
-    fn new(raw: &'a dyn Fn(u16) -> u32, virt: &'a dyn Fn(u16) -> u32) -> Self {
+    fn new(
+        raw: &'a dyn Fn(u16) -> u32,
+        raw_at_bind: &'a dyn Fn(u16) -> u32,
+        virt: &'a dyn Fn(u16) -> u32,
+    ) -> Self {
         let mut scan = Self {
             raw,
+            raw_at_bind,
             virt,
             raw_caps: DwordSet::new(),
             virt_caps: DwordSet::new(),
@@ -365,39 +389,66 @@ impl<'a> Scan<'a> {
         offset: u16,
         other: Option<(EmulatedCap, u16)>,
     ) -> Result<(), Unusable> {
+        match self.conflict(cap, offset, other) {
+            None => Ok(()),
+            Some(Conflict::Unusable(why)) => Err(why),
+            Some(Conflict::Occupied(pos)) => {
+                let (offset, id) = self.owner(pos);
+                Err(Unusable::OverlapsCapability { offset, id })
+            }
+        }
+    }
+
+    /// Whether `cap` can go at `offset`, without the cost of saying why not.
+    fn usable(&self, cap: EmulatedCap, offset: u16, other: Option<(EmulatedCap, u16)>) -> bool {
+        self.conflict(cap, offset, other).is_none()
+    }
+
+    /// The first reason why `cap` cannot go at `offset`, if any.
+    fn conflict(
+        &self,
+        cap: EmulatedCap,
+        offset: u16,
+        other: Option<(EmulatedCap, u16)>,
+    ) -> Option<Conflict> {
         if offset & 3 != 0 {
-            return Err(Unusable::Misaligned);
+            return Some(Conflict::Unusable(Unusable::Misaligned));
         }
         if offset < PCI_CFG_SPACE_SIZE {
-            return Err(Unusable::BelowExtendedConfig);
+            return Some(Conflict::Unusable(Unusable::BelowExtendedConfig));
         }
         let end = match offset.checked_add(cap.size()) {
             Some(end) if end <= PCI_CFG_SPACE_EXP_SIZE => end,
-            _ => return Err(Unusable::BeyondConfigSpace),
+            _ => return Some(Conflict::Unusable(Unusable::BeyondConfigSpace)),
         };
         if let Some((other, other_offset)) = other {
             let other_end = other_offset.saturating_add(other.size());
             if offset < other_end && other_offset < end {
-                return Err(Unusable::OverlapsEmulated {
+                return Some(Conflict::Unusable(Unusable::OverlapsEmulated {
                     cap: other,
                     offset: other_offset,
-                });
+                }));
             }
         }
         if let Some(taken) = (offset..end)
             .step_by(4)
             .find(|&pos| self.occupied.contains(pos))
         {
-            let (offset, id) = self.owner(taken);
-            return Err(Unusable::OverlapsCapability { offset, id });
+            return Some(Conflict::Occupied(taken));
         }
         for pos in (offset..end).step_by(4) {
-            let value = (self.raw)(pos);
-            if value != 0 {
-                return Err(Unusable::HardwareNotZero { offset: pos, value });
+            for (sample, read) in [(Sample::Now, self.raw), (Sample::Bind, self.raw_at_bind)] {
+                let value = read(pos);
+                if value != 0 {
+                    return Some(Conflict::Unusable(Unusable::HardwareNotZero {
+                        offset: pos,
+                        value,
+                        sample,
+                    }));
+                }
             }
         }
-        Ok(())
+        None
     }
 
     /// Places `cap` as `req` asks, given the other emulated capability `other`.
@@ -427,10 +478,7 @@ impl<'a> Scan<'a> {
             };
         }
         let head_free = other.is_none_or(|(_, offset)| offset != PCI_CFG_SPACE_SIZE);
-        if self.virt_last.is_none()
-            && head_free
-            && self.check(cap, PCI_CFG_SPACE_SIZE, other).is_ok()
-        {
+        if self.virt_last.is_none() && head_free && self.usable(cap, PCI_CFG_SPACE_SIZE, other) {
             return placed(PCI_CFG_SPACE_SIZE, Rule::ChainHead, None);
         }
         let mut advice_rejected = None;
@@ -440,15 +488,16 @@ impl<'a> Scan<'a> {
                 Err(why) => advice_rejected = Some(Rejected { offset, why }),
             }
         }
-        if self.check(cap, req.pf_offset, other).is_ok() {
+        if self.usable(cap, req.pf_offset, other) {
             return placed(req.pf_offset, Rule::PfOffset, advice_rejected);
         }
-        let last = PCI_CFG_SPACE_EXP_SIZE.saturating_sub(cap.size());
+        let last = PCI_CFG_SPACE_EXP_SIZE.saturating_sub(cap.size()) & !3;
         if let Some(offset) = (PCI_CFG_SPACE_SIZE..=last)
+            .rev()
             .step_by(4)
-            .find(|&offset| self.check(cap, offset, other).is_ok())
+            .find(|&offset| self.usable(cap, offset, other))
         {
-            return placed(offset, Rule::FirstFree, advice_rejected);
+            return placed(offset, Rule::HighestFree, advice_rejected);
         }
         CapPlacement {
             cap,
@@ -482,8 +531,9 @@ pub enum Rule {
     Advised,
     /// The offset of the capability in the PF.
     PfOffset,
-    /// The first free offset.
-    FirstFree,
+    /// The highest usable dword-aligned offset: free space is searched from the top of
+    /// extended configuration space down.
+    HighestFree,
 }
 
 impl fmt::Display for Rule {
@@ -493,7 +543,7 @@ impl fmt::Display for Rule {
             Self::ChainHead => "head of the extended capability chain",
             Self::Advised => "offset advised by the PF",
             Self::PfOffset => "PF's offset",
-            Self::FirstFree => "first free offset",
+            Self::HighestFree => "highest free offset",
         })
     }
 }
@@ -521,14 +571,26 @@ pub enum Unusable {
         /// Its offset.
         offset: u16,
     },
-    /// A dword of the range is not 0 in the VF's hardware: it may be a register that no
-    /// capability describes.
+    /// A dword of the range is not 0 in the VF's hardware, now or when the VF was bound:
+    /// it may be a register that no capability describes.
     HardwareNotZero {
         /// Offset of the dword.
         offset: u16,
-        /// What it reads.
+        /// What it reads (or read at bind).
         value: u32,
+        /// Which reading of the hardware is not 0.
+        sample: Sample,
     },
+}
+
+/// A reading of the VF's hardware configuration space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sample {
+    /// As it reads now, when the placement is made (at open, after the reset that
+    /// vfio-pci does).
+    Now,
+    /// As it read when the VF was bound to the driver, before any reset.
+    Bind,
 }
 
 impl fmt::Display for Unusable {
@@ -543,10 +605,24 @@ impl fmt::Display for Unusable {
             Self::OverlapsEmulated { cap, offset } => {
                 write!(f, "overlaps the emulated {cap} capability at {offset:#05x}")
             }
-            Self::HardwareNotZero { offset, value } => {
+            Self::HardwareNotZero {
+                offset,
+                value,
+                sample: Sample::Now,
+            } => {
                 write!(
                     f,
                     "hardware dword at {offset:#05x} reads {value:#010x}, not 0"
+                )
+            }
+            Self::HardwareNotZero {
+                offset,
+                value,
+                sample: Sample::Bind,
+            } => {
+                write!(
+                    f,
+                    "hardware dword at {offset:#05x} read {value:#010x} at bind, not 0"
                 )
             }
         }
@@ -743,7 +819,18 @@ impl fmt::Display for Placement {
 
 /// Chooses where the emulated PASID and PRI capabilities go (`None`: not requested).
 ///
-/// The PASID capability is placed first, then PRI. For each, the first rule that yields a
+/// `raw` reads the VF's hardware now, `raw_at_bind` returns what it read when the VF was
+/// bound (before any reset; a glue without that sample passes `raw` again), and `virt`
+/// reads vfio-pci's virtualised view. Each is called only for dword-aligned offsets
+/// below 0x1000; `raw_at_bind` only for offsets from 0x100. The chains and the lengths of
+/// capabilities come from `raw` and `virt` alone.
+///
+/// Capabilities pinned by the administrator ([`Request::admin`] set) are placed first,
+/// PASID before PRI; then the others, PASID before PRI, each avoiding whatever is placed
+/// already. So an automatically placed capability never takes an administrator's offset,
+/// and an administrator's offset that is usable on its own is refused only if both are
+/// pinned and overlap: PASID then wins and PRI is refused
+/// ([`Unusable::OverlapsEmulated`]). For each capability, the first rule that yields a
 /// usable offset wins:
 /// 1. [`Rule::Admin`], the [`Request::admin`] offset if set; if it is unusable, the
 ///    capability is refused;
@@ -751,29 +838,49 @@ impl fmt::Display for Placement {
 ///    the other emulated capability is not there already;
 /// 3. [`Rule::Advised`], the [`Request::advised`] offset if set;
 /// 4. [`Rule::PfOffset`], the [`Request::pf_offset`] offset;
-/// 5. [`Rule::FirstFree`], the lowest usable offset.
+/// 5. [`Rule::HighestFree`], the highest usable offset.
 ///
 /// An offset is usable if it is dword aligned and at least 0x100, the capability ends at
 /// or below 0x1000, does not overlap occupied space (see the module documentation) or the
-/// other emulated capability, and every dword of it reads 0 from the hardware.
+/// other emulated capability, and every dword of it reads 0 from the hardware now
+/// (`raw`) and read 0 at bind (`raw_at_bind`).
 ///
 /// If the virtualised view has no extended capability and no emulated capability ends up
 /// at 0x100, the chain is headed by an emulated null capability ([`Link::HeadPlaceholder`]).
 pub fn place(
     raw: &dyn Fn(u16) -> u32,
+    raw_at_bind: &dyn Fn(u16) -> u32,
     virt: &dyn Fn(u16) -> u32,
     pasid: Option<Request>,
     pri: Option<Request>,
 ) -> Placement {
-    let scan = Scan::new(raw, virt);
-    let pasid = pasid.map(|req| scan.place(EmulatedCap::Pasid, &req, None));
-    let other = pasid
-        .and_then(|p| p.offset())
-        .map(|offset| (EmulatedCap::Pasid, offset));
-    let pri = pri.map(|req| scan.place(EmulatedCap::Pri, &req, other));
+    let scan = Scan::new(raw, raw_at_bind, virt);
+    // Where `placement` of `cap` put it, for the other capability to avoid.
+    let at = |cap: EmulatedCap, placement: Option<CapPlacement>| {
+        placement
+            .and_then(|p| p.offset())
+            .map(|offset| (cap, offset))
+    };
+    let pinned = |req: &Request| req.admin.is_some();
+    let (mut pasid_at, mut pri_at) = (None, None);
+    if let Some(req) = pasid.filter(pinned) {
+        pasid_at = Some(scan.place(EmulatedCap::Pasid, &req, None));
+    }
+    if let Some(req) = pri.filter(pinned) {
+        let other = at(EmulatedCap::Pasid, pasid_at);
+        pri_at = Some(scan.place(EmulatedCap::Pri, &req, other));
+    }
+    if let Some(req) = pasid.filter(|req| !pinned(req)) {
+        let other = at(EmulatedCap::Pri, pri_at);
+        pasid_at = Some(scan.place(EmulatedCap::Pasid, &req, other));
+    }
+    if let Some(req) = pri.filter(|req| !pinned(req)) {
+        let other = at(EmulatedCap::Pasid, pasid_at);
+        pri_at = Some(scan.place(EmulatedCap::Pri, &req, other));
+    }
     Placement {
-        pasid,
-        pri,
+        pasid: pasid_at,
+        pri: pri_at,
         virt_last: scan.virt_last,
     }
 }

@@ -21,11 +21,12 @@
 //!
 //! The glue uses it as follows:
 //!
-//! 1. When the device is opened, read the PF's capabilities into [`PfPasid`] and
-//!    [`PfPri`], call [`place`] with closures reading the VF's raw configuration space
-//!    and vfio-pci's virtualised view of it, log the [`Placement`] (it implements
-//!    `Display`) and build an [`Emulation`]. If [`Emulation::is_empty`], take the plain
-//!    vfio-pci path for every access.
+//! 1. When the VF is bound, sample its raw extended configuration space (before any
+//!    reset). When the device is opened, read the PF's capabilities into [`PfPasid`] and
+//!    [`PfPri`], call [`place`] with closures reading the VF's raw configuration space,
+//!    the sample taken at bind, and vfio-pci's virtualised view, log the [`Placement`]
+//!    (it implements `Display`) and build an [`Emulation`]. If [`Emulation::is_empty`],
+//!    take the plain vfio-pci path for every access.
 //! 2. On a read of `[pos, pos + len)`: [`Emulation::classify`]; [`Access::Real`] goes to
 //!    vfio-pci alone; [`Access::Mixed`] reads the range from vfio-pci, then lets
 //!    [`Emulation::read`] overwrite the emulated bytes; [`Access::Emulated`] calls
@@ -77,6 +78,7 @@ pub use layout::{
     Rejected,
     Request,
     Rule,
+    Sample,
     Unusable, //
 };
 #[allow(unused_imports)]
@@ -145,48 +147,48 @@ pub const PCI_EXT_CAP_ID_DOE: u16 = 0x2e;
 pub const EMULATED_CAP_VERSION: u8 = 1;
 
 /// PASID Capability register (16 bit, RO).
-pub const PASID_CAP: u16 = 0x04;
+pub const PCI_PASID_CAP: u16 = 0x04;
 /// PASID Capability: Execute Permission Supported.
-pub const PASID_CAP_EXEC: u16 = 0x0002;
+pub const PCI_PASID_CAP_EXEC: u16 = 0x0002;
 /// PASID Capability: Privileged Mode Supported.
-pub const PASID_CAP_PRIV: u16 = 0x0004;
+pub const PCI_PASID_CAP_PRIV: u16 = 0x0004;
 /// PASID Capability: Max PASID Width, bits 12:8.
-pub const PASID_CAP_WIDTH: u16 = 0x1f00;
+pub const PCI_PASID_CAP_WIDTH: u16 = 0x1f00;
 /// PASID Capability: shift of Max PASID Width.
 pub const PASID_CAP_WIDTH_SHIFT: u32 = 8;
 /// PASID Control register (16 bit).
-pub const PASID_CTRL: u16 = 0x06;
+pub const PCI_PASID_CTRL: u16 = 0x06;
 /// PASID Control: PASID Enable (RW).
-pub const PASID_CTRL_ENABLE: u16 = 0x0001;
+pub const PCI_PASID_CTRL_ENABLE: u16 = 0x0001;
 /// PASID Control: Execute Permission Enable (RW if Execute Permission Supported).
-pub const PASID_CTRL_EXEC: u16 = 0x0002;
+pub const PCI_PASID_CTRL_EXEC: u16 = 0x0002;
 /// PASID Control: Privileged Mode Enable (RW if Privileged Mode Supported).
-pub const PASID_CTRL_PRIV: u16 = 0x0004;
+pub const PCI_PASID_CTRL_PRIV: u16 = 0x0004;
 /// Size of the PASID Extended Capability.
-pub const PASID_SIZEOF: u16 = 0x08;
+pub const PCI_EXT_CAP_PASID_SIZEOF: u16 = 0x08;
 
 /// Page Request Control register (16 bit).
-pub const PRI_CTRL: u16 = 0x04;
+pub const PCI_PRI_CTRL: u16 = 0x04;
 /// Page Request Control: Enable (RW).
-pub const PRI_CTRL_ENABLE: u16 = 0x0001;
+pub const PCI_PRI_CTRL_ENABLE: u16 = 0x0001;
 /// Page Request Control: Reset (reads 0).
-pub const PRI_CTRL_RESET: u16 = 0x0002;
+pub const PCI_PRI_CTRL_RESET: u16 = 0x0002;
 /// Page Request Status register (16 bit).
-pub const PRI_STATUS: u16 = 0x06;
+pub const PCI_PRI_STATUS: u16 = 0x06;
 /// Page Request Status: Response Failure (RW1C).
-pub const PRI_STATUS_RF: u16 = 0x0001;
+pub const PCI_PRI_STATUS_RF: u16 = 0x0001;
 /// Page Request Status: Unexpected Page Request Group Index (RW1C).
-pub const PRI_STATUS_UPRGI: u16 = 0x0002;
+pub const PCI_PRI_STATUS_UPRGI: u16 = 0x0002;
 /// Page Request Status: Stopped (RO).
-pub const PRI_STATUS_STOPPED: u16 = 0x0100;
+pub const PCI_PRI_STATUS_STOPPED: u16 = 0x0100;
 /// Page Request Status: PRG Response PASID Required (RO).
-pub const PRI_STATUS_PASID_REQUIRED: u16 = 0x8000;
+pub const PCI_PRI_STATUS_PASID: u16 = 0x8000;
 /// Outstanding Page Request Capacity register (32 bit, RO).
-pub const PRI_CAPACITY: u16 = 0x08;
+pub const PCI_PRI_MAX_REQ: u16 = 0x08;
 /// Outstanding Page Request Allocation register (32 bit, RW).
-pub const PRI_ALLOCATION: u16 = 0x0c;
+pub const PCI_PRI_ALLOC_REQ: u16 = 0x0c;
 /// Size of the Page Request Extended Capability.
-pub const PRI_SIZEOF: u16 = 0x10;
+pub const PCI_EXT_CAP_PRI_SIZEOF: u16 = 0x10;
 
 /// Capability ID, bits 15:0 of an Extended Capability Header.
 pub const fn ext_cap_id(header: u32) -> u16 {

@@ -21,29 +21,29 @@ use core::fmt;
 use super::{
     ext_cap_header,
     EMULATED_CAP_VERSION,
-    PASID_CAP,
-    PASID_CAP_EXEC,
-    PASID_CAP_PRIV,
-    PASID_CAP_WIDTH,
     PASID_CAP_WIDTH_SHIFT,
-    PASID_CTRL,
-    PASID_CTRL_ENABLE,
-    PASID_CTRL_EXEC,
-    PASID_CTRL_PRIV,
-    PASID_SIZEOF,
     PCI_EXT_CAP_ID_PASID,
     PCI_EXT_CAP_ID_PRI,
-    PRI_ALLOCATION,
-    PRI_CAPACITY,
-    PRI_CTRL,
-    PRI_CTRL_ENABLE,
-    PRI_CTRL_RESET,
-    PRI_SIZEOF,
-    PRI_STATUS,
-    PRI_STATUS_PASID_REQUIRED,
-    PRI_STATUS_RF,
-    PRI_STATUS_STOPPED,
-    PRI_STATUS_UPRGI, //
+    PCI_EXT_CAP_PASID_SIZEOF,
+    PCI_EXT_CAP_PRI_SIZEOF,
+    PCI_PASID_CAP,
+    PCI_PASID_CAP_EXEC,
+    PCI_PASID_CAP_PRIV,
+    PCI_PASID_CAP_WIDTH,
+    PCI_PASID_CTRL,
+    PCI_PASID_CTRL_ENABLE,
+    PCI_PASID_CTRL_EXEC,
+    PCI_PASID_CTRL_PRIV,
+    PCI_PRI_ALLOC_REQ,
+    PCI_PRI_CTRL,
+    PCI_PRI_CTRL_ENABLE,
+    PCI_PRI_CTRL_RESET,
+    PCI_PRI_MAX_REQ,
+    PCI_PRI_STATUS,
+    PCI_PRI_STATUS_PASID,
+    PCI_PRI_STATUS_RF,
+    PCI_PRI_STATUS_STOPPED,
+    PCI_PRI_STATUS_UPRGI, //
 };
 
 /// The PF's PASID Extended Capability, as the glue reads it from the PF.
@@ -68,7 +68,8 @@ pub struct PfPri {
     /// Capability Version of the PF's capability. Informational: the emulated capability
     /// always has version [`EMULATED_CAP_VERSION`].
     pub version: u8,
-    /// The PF's Page Request Status register; only PRG Response PASID Required is used.
+    /// The PF's Page Request Status register; only PRG Response PASID Required is used,
+    /// and only while the PASID capability is presented too. Nothing else is mirrored.
     pub status: u16,
     /// The PF's Outstanding Page Request Capacity register.
     pub capacity: u32,
@@ -89,17 +90,17 @@ pub struct HostLimits {
 /// host's. Every reserved bit reads 0.
 pub fn pasid_cap_presented(pf: &PfPasid, limits: &HostLimits) -> u16 {
     let mut cap = 0;
-    if pf.cap & PASID_CAP_EXEC != 0 && pf.ctrl & PASID_CTRL_EXEC != 0 {
-        cap |= PASID_CAP_EXEC;
+    if pf.cap & PCI_PASID_CAP_EXEC != 0 && pf.ctrl & PCI_PASID_CTRL_EXEC != 0 {
+        cap |= PCI_PASID_CAP_EXEC;
     }
-    if pf.cap & PASID_CAP_PRIV != 0 && pf.ctrl & PASID_CTRL_PRIV != 0 {
-        cap |= PASID_CAP_PRIV;
+    if pf.cap & PCI_PASID_CAP_PRIV != 0 && pf.ctrl & PCI_PASID_CTRL_PRIV != 0 {
+        cap |= PCI_PASID_CAP_PRIV;
     }
-    let pf_width = (pf.cap & PASID_CAP_WIDTH)
+    let pf_width = (pf.cap & PCI_PASID_CAP_WIDTH)
         .checked_shr(PASID_CAP_WIDTH_SHIFT)
         .unwrap_or(0);
     let width = pf_width.min(u16::from(limits.max_pasid_width));
-    let field = width.checked_shl(PASID_CAP_WIDTH_SHIFT).unwrap_or(0) & PASID_CAP_WIDTH;
+    let field = width.checked_shl(PASID_CAP_WIDTH_SHIFT).unwrap_or(0) & PCI_PASID_CAP_WIDTH;
     cap | field
 }
 
@@ -124,8 +125,8 @@ impl EmulatedCap {
     /// Size of the capability in bytes.
     pub const fn size(self) -> u16 {
         match self {
-            Self::Pasid => PASID_SIZEOF,
-            Self::Pri => PRI_SIZEOF,
+            Self::Pasid => PCI_EXT_CAP_PASID_SIZEOF,
+            Self::Pri => PCI_EXT_CAP_PRI_SIZEOF,
         }
     }
 }
@@ -284,25 +285,25 @@ impl CapRegs {
     /// Execute Permission Enable and Privileged Mode Enable are RW only if `cap` presents
     /// the matching Supported bit; otherwise they are reserved.
     pub fn pasid(cap: u16, next: u16) -> Self {
-        let mut ctrl_rw = PASID_CTRL_ENABLE;
-        if cap & PASID_CAP_EXEC != 0 {
-            ctrl_rw |= PASID_CTRL_EXEC;
+        let mut ctrl_rw = PCI_PASID_CTRL_ENABLE;
+        if cap & PCI_PASID_CAP_EXEC != 0 {
+            ctrl_rw |= PCI_PASID_CTRL_EXEC;
         }
-        if cap & PASID_CAP_PRIV != 0 {
-            ctrl_rw |= PASID_CTRL_PRIV;
+        if cap & PCI_PASID_CAP_PRIV != 0 {
+            ctrl_rw |= PCI_PASID_CTRL_PRIV;
         }
         let header = ext_cap_header(EmulatedCap::Pasid.id(), EMULATED_CAP_VERSION, next);
-        let cap_fields = PASID_CAP_EXEC | PASID_CAP_PRIV | PASID_CAP_WIDTH;
+        let cap_fields = PCI_PASID_CAP_EXEC | PCI_PASID_CAP_PRIV | PCI_PASID_CAP_WIDTH;
         Self::new(
             EmulatedCap::Pasid,
             [
                 Reg::ro(0, 4, header),
                 Reg {
                     ro: u32::from(cap_fields),
-                    ..Reg::ro(PASID_CAP, 2, u32::from(cap & cap_fields))
+                    ..Reg::ro(PCI_PASID_CAP, 2, u32::from(cap & cap_fields))
                 },
                 Reg {
-                    offset: PASID_CTRL,
+                    offset: PCI_PASID_CTRL,
                     width: 2,
                     rw: u32::from(ctrl_rw),
                     ..Reg::NONE
@@ -314,8 +315,9 @@ impl CapRegs {
     }
 
     /// The Page Request capability with PRG Response PASID Required taken from the PF's
-    /// Page Request Status `pf_status`, Outstanding Page Request Capacity `capacity`, and
-    /// Next Capability Offset `next`.
+    /// Page Request Status `pf_status` (the caller clears it when no PASID capability is
+    /// presented), Outstanding Page Request Capacity `capacity`, and Next Capability
+    /// Offset `next`. Response Failure and Unexpected PRG Index start at 0.
     pub fn pri(pf_status: u16, capacity: u32, next: u16) -> Self {
         let header = ext_cap_header(EmulatedCap::Pri.id(), EMULATED_CAP_VERSION, next);
         Self::new(
@@ -323,23 +325,23 @@ impl CapRegs {
             [
                 Reg::ro(0, 4, header),
                 Reg {
-                    offset: PRI_CTRL,
+                    offset: PCI_PRI_CTRL,
                     width: 2,
-                    rw: u32::from(PRI_CTRL_ENABLE),
-                    action: u32::from(PRI_CTRL_RESET),
+                    rw: u32::from(PCI_PRI_CTRL_ENABLE),
+                    action: u32::from(PCI_PRI_CTRL_RESET),
                     ..Reg::NONE
                 },
                 Reg {
-                    offset: PRI_STATUS,
+                    offset: PCI_PRI_STATUS,
                     width: 2,
-                    reset: u32::from(pf_status & PRI_STATUS_PASID_REQUIRED),
-                    rw1c: u32::from(PRI_STATUS_RF | PRI_STATUS_UPRGI),
-                    ro: u32::from(PRI_STATUS_STOPPED | PRI_STATUS_PASID_REQUIRED),
+                    reset: u32::from(pf_status & PCI_PRI_STATUS_PASID),
+                    rw1c: u32::from(PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI),
+                    ro: u32::from(PCI_PRI_STATUS_STOPPED | PCI_PRI_STATUS_PASID),
                     ..Reg::NONE
                 },
-                Reg::ro(PRI_CAPACITY, 4, capacity),
+                Reg::ro(PCI_PRI_MAX_REQ, 4, capacity),
                 Reg {
-                    offset: PRI_ALLOCATION,
+                    offset: PCI_PRI_ALLOC_REQ,
                     width: 4,
                     rw: 0xffff_ffff,
                     ..Reg::NONE
@@ -395,13 +397,14 @@ impl CapRegs {
 
     /// Whether Page Request Control Enable is set.
     fn pri_enabled(&self) -> bool {
-        self.cap == EmulatedCap::Pri && self.stored(PRI_CTRL) & u32::from(PRI_CTRL_ENABLE) != 0
+        self.cap == EmulatedCap::Pri
+            && self.stored(PCI_PRI_CTRL) & u32::from(PCI_PRI_CTRL_ENABLE) != 0
     }
 
     /// The value `reg` reads, given its stored value: adds the derived bits.
     fn value(&self, reg: &Reg, stored: u32) -> u32 {
-        if self.cap == EmulatedCap::Pri && reg.offset == PRI_STATUS && !self.pri_enabled() {
-            stored | u32::from(PRI_STATUS_STOPPED)
+        if self.cap == EmulatedCap::Pri && reg.offset == PCI_PRI_STATUS && !self.pri_enabled() {
+            stored | u32::from(PCI_PRI_STATUS_STOPPED)
         } else {
             stored
         }
@@ -470,14 +473,14 @@ impl CapRegs {
     /// `offset`, whose stored value went from `old` to `new`.
     fn side_effects(&mut self, offset: u16, old: u32, new: u32, written: u32, fx: &mut RegEffects) {
         match (self.cap, offset) {
-            (EmulatedCap::Pasid, PASID_CTRL) => {
-                let enable = u32::from(PASID_CTRL_ENABLE);
+            (EmulatedCap::Pasid, PCI_PASID_CTRL) => {
+                let enable = u32::from(PCI_PASID_CTRL_ENABLE);
                 if (old ^ new) & enable != 0 {
                     fx.pasid_enable = Some(new & enable != 0);
                 }
             }
-            (EmulatedCap::Pri, PRI_CTRL) => {
-                let enable = u32::from(PRI_CTRL_ENABLE);
+            (EmulatedCap::Pri, PCI_PRI_CTRL) => {
+                let enable = u32::from(PCI_PRI_CTRL_ENABLE);
                 let was = old & enable != 0;
                 let is = new & enable != 0;
                 if was != is {
@@ -486,7 +489,7 @@ impl CapRegs {
                 if !was && is {
                     self.clear_pri_status();
                 }
-                if written & u32::from(PRI_CTRL_RESET) != 0 {
+                if written & u32::from(PCI_PRI_CTRL_RESET) != 0 {
                     if was && is {
                         fx.pri_reset_ignored_while_enabled = true;
                     } else {
@@ -501,19 +504,22 @@ impl CapRegs {
 
     /// Clears Response Failure and Unexpected PRG Index.
     fn clear_pri_status(&mut self) {
-        if let Some(val) = self.stored_mut(PRI_STATUS) {
-            *val &= !u32::from(PRI_STATUS_RF | PRI_STATUS_UPRGI);
+        if let Some(val) = self.stored_mut(PCI_PRI_STATUS) {
+            *val &= !u32::from(PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI);
         }
     }
 
     /// Latches device events into Page Request Status: `bits` may set Response Failure
     /// and Unexpected PRG Index; other bits are ignored, as is a PASID capability.
+    ///
+    /// The events must be attributed to this VF: see
+    /// [`Emulation::set_pri_status_events`](super::Emulation::set_pri_status_events).
     pub fn latch_pri_status(&mut self, bits: u16) {
         if self.cap != EmulatedCap::Pri {
             return;
         }
-        if let Some(val) = self.stored_mut(PRI_STATUS) {
-            *val |= u32::from(bits & (PRI_STATUS_RF | PRI_STATUS_UPRGI));
+        if let Some(val) = self.stored_mut(PCI_PRI_STATUS) {
+            *val |= u32::from(bits & (PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI));
         }
     }
 }
