@@ -9,4 +9,5 @@
 #include <linux/vfio_pci_core.h>
 
 #include "helpers.h"
+#include "../drivers/vfio_pasid_vf/params.h"
 #include "../drivers/vfio_pasid_vf/sysfs.h"

@@ -116,6 +116,30 @@ impl PciDev {
         unsafe { bindings::vpv_pci_pasid_enabled(self.as_raw()) }
     }
 
+    /// Whether the PCI core has enabled the Page Request Interface on this function
+    /// (`pci_enable_pri()`, which IOMMU drivers call for a function whose page requests
+    /// they handle).
+    pub(crate) fn pri_enabled(&self) -> bool {
+        // SAFETY: By the type invariant `self.as_raw()` is a valid `pci_dev`; `pri_enabled`
+        // is a bitfield that the PCI core changes under the device lock, and a stale read
+        // only makes the caller's decision as old as the read.
+        unsafe { (*self.as_raw()).pri_enabled() != 0 }
+    }
+
+    /// The Vendor ID the PCI core recorded for the function (for a VF: its PF's).
+    pub(crate) fn vendor_id(&self) -> u16 {
+        // SAFETY: By the type invariant `self.as_raw()` is valid; `vendor` is set at
+        // enumeration and not changed afterwards.
+        unsafe { (*self.as_raw()).vendor }
+    }
+
+    /// The Device ID the PCI core recorded for the function (for a VF: the VF Device ID
+    /// of its PF's SR-IOV capability).
+    pub(crate) fn device_id(&self) -> u16 {
+        // SAFETY: As for `vendor_id`.
+        unsafe { (*self.as_raw()).device }
+    }
+
     /// How many PASIDs the IOMMU can give this function (`dev->iommu->max_pasids`): the
     /// smaller of its PASID capability (the PF's, for a VF) and the IOMMU's; 0 for none.
     pub(crate) fn iommu_max_pasids(&self) -> u32 {
@@ -183,17 +207,65 @@ pub(crate) trait Driver: Sized + 'static {
         dev.core_write_config(buf, count, pos)
     }
 
-    /// The driver's sysfs attribute groups (`struct device_driver.dev_groups`): a
+    /// The sysfs attribute groups of a bound device (`struct device_driver.dev_groups`): a
     /// NULL-terminated C array that lives as long as the module, or null for none.
     fn dev_groups() -> *const *const bindings::attribute_group {
         core::ptr::null()
     }
+
+    /// The driver's own sysfs attribute groups (`struct device_driver.groups`, in
+    /// `/sys/bus/pci/drivers/<name>/`): as for [`Driver::dev_groups`].
+    fn driver_groups() -> *const *const bindings::attribute_group {
+        core::ptr::null()
+    }
+
+    /// The vfio-pci-core behaviours to latch into a device when it is bound, as vfio-pci
+    /// does from its module parameters in `vfio_pci_init_dev()`.
+    fn core_params(_pdev: &PciDev) -> CoreParams {
+        CoreParams::default()
+    }
+}
+
+/// Per-device vfio-pci-core behaviours that vfio-pci sets from its module parameters
+/// (`struct vfio_pci_core_device`); all off by default, as for other variant drivers.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CoreParams {
+    /// `nointxmask`: no PCI 2.3 style INTx masking.
+    pub(crate) nointxmask: bool,
+    /// `disable_idle_d3`: keep the idle, unused device in D0.
+    pub(crate) disable_idle_d3: bool,
+    /// `disable_vga`: no VGA resource access.
+    pub(crate) disable_vga: bool,
 }
 
 /// The page that a sysfs `show` callback fills.
 pub(crate) struct SysfsBuf<'a> {
     buf: &'a mut [u8],
     len: usize,
+}
+
+impl SysfsBuf<'_> {
+    /// The buffer of a sysfs `show` callback.
+    ///
+    /// # Safety
+    ///
+    /// `buf` must be the `PAGE_SIZE` buffer that the driver core passed to a `show`
+    /// callback that is still running, and nothing else may access it meanwhile.
+    pub(crate) unsafe fn from_raw<'a>(buf: *mut c_char) -> SysfsBuf<'a> {
+        SysfsBuf {
+            // SAFETY: Per the function's requirements, `buf` is `PAGE_SIZE` writable bytes
+            // that only this `SysfsBuf` accesses for `'a`.
+            buf: unsafe {
+                core::slice::from_raw_parts_mut(buf.cast::<u8>(), kernel::page::PAGE_SIZE)
+            },
+            len: 0,
+        }
+    }
+
+    /// What `show` returns: the number of bytes written.
+    pub(crate) fn len(&self) -> isize {
+        isize::try_from(self.len).unwrap_or(0)
+    }
 }
 
 impl core::fmt::Write for SysfsBuf<'_> {
@@ -219,38 +291,13 @@ pub(crate) unsafe fn sysfs_show<T: Driver>(
     show: impl FnOnce(&Device<T>, &mut SysfsBuf<'_>) -> Result,
 ) -> isize {
     // SAFETY: Per the function's requirements, drvdata is the `vfio_device` (at offset 0) of a
-    // registered `Device<T>`, and `buf` is `PAGE_SIZE` writable bytes.
-    let (dev, buf) = unsafe {
+    // registered `Device<T>`, and `buf` is the callback's `PAGE_SIZE` buffer.
+    let (dev, mut out) = unsafe {
         let vdev = bindings::vpv_dev_get_drvdata(dev).cast::<bindings::vfio_device>();
-        let page = core::slice::from_raw_parts_mut(buf.cast::<u8>(), kernel::page::PAGE_SIZE);
-        (Device::<T>::from_vdev(vdev), page)
+        (Device::<T>::from_vdev(vdev), SysfsBuf::from_raw(buf))
     };
-    let mut out = SysfsBuf { buf, len: 0 };
     match show(dev, &mut out) {
-        Ok(()) => isize::try_from(out.len).unwrap_or(0),
-        Err(e) => e.to_errno() as isize,
-    }
-}
-
-/// Runs `store` with the input of a sysfs attribute of the device bound to `T`.
-///
-/// # Safety
-///
-/// As for [`sysfs_show`], with `buf` the callback's `count` input bytes.
-pub(crate) unsafe fn sysfs_store<T: Driver>(
-    dev: *mut bindings::device,
-    buf: *const c_char,
-    count: usize,
-    store: impl FnOnce(&Device<T>, &[u8]) -> Result,
-) -> isize {
-    // SAFETY: As in `sysfs_show`; `buf` is `count` readable bytes.
-    let (dev, input) = unsafe {
-        let vdev = bindings::vpv_dev_get_drvdata(dev).cast::<bindings::vfio_device>();
-        let input = core::slice::from_raw_parts(buf.cast::<u8>(), count);
-        (Device::<T>::from_vdev(vdev), input)
-    };
-    match store(dev, input) {
-        Ok(()) => isize::try_from(count).unwrap_or(isize::MAX),
+        Ok(()) => out.len(),
         Err(e) => e.to_errno() as isize,
     }
 }
@@ -459,6 +506,17 @@ impl<T: Driver> Adapter<T> {
         // where `(*vdev).dev` is the `dev` embedded in the probed `pci_dev`.
         let pdev = unsafe { PciDev::from_raw(container_of!((*vdev).dev, bindings::pci_dev, dev)) };
         from_result(|| {
+            let params = T::core_params(pdev);
+            // SAFETY: `init` has the fresh allocation to itself: no other thread can see it
+            // yet, so the bitfields can be written through a unique reference. They are
+            // read by vfio_pci_core from `vfio_pci_core_init_dev()` on, as vfio-pci's
+            // `vfio_pci_init_dev()` arranges.
+            unsafe {
+                let core = &mut *vdev.cast::<bindings::vfio_pci_core_device>();
+                core.set_nointxmask(params.nointxmask);
+                core.set_disable_idle_d3(params.disable_idle_d3);
+                core.set_disable_vga(params.disable_vga);
+            }
             // SAFETY: `data` is uninitialised memory inside the allocation, which does not
             // move; on error nothing is left initialised.
             unsafe { pin_init::raw_try_init(addr_of_mut!((*dev).data), T::init_data(pdev)) }?;
@@ -676,7 +734,9 @@ impl<T: Driver> Registration<T> {
                         remove: Some(Adapter::<T>::remove_callback),
                         err_handler: &Adapter::<T>::ERR_HANDLERS,
                         driver_managed_dma: true,
-                        // `__pci_register_driver()` copies it to `driver.dev_groups`.
+                        // `__pci_register_driver()` copies them to `driver.groups` and
+                        // `driver.dev_groups`.
+                        groups: T::driver_groups().cast_mut(),
                         dev_groups: T::dev_groups().cast_mut(),
                         ..Default::default()
                     })

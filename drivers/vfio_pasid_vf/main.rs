@@ -11,6 +11,8 @@
 //! - [`emu`]: the emulation core (register models, placement, access merging), free of
 //!   kernel types so that the host builds it too, for `cargo test` and fuzzing;
 //! - [`vf`]: the per-device policy and the glue between the core and vfio-pci;
+//! - [`offsets`]: the administrator's offsets, kept by the driver for VFs not bound yet;
+//! - [`params`]: the module parameters (declared in `params.c`);
 //! - `rust/vfio_pci_core.rs`: the safe wrapper over vfio_pci_core;
 //! - `rust/bindings.rs`: bindings generated at build time from the kernel tree.
 
@@ -25,6 +27,8 @@ mod bindings;
 // the host tests use parts of it that the driver does not.
 #[allow(dead_code, unreachable_pub)]
 mod emu;
+mod offsets;
+mod params;
 mod vf;
 #[path = "../../rust/vfio_pci_core.rs"]
 mod vfio_pci_core;
@@ -35,12 +39,6 @@ module! {
     authors: ["The vfio-pasid-vf developers"],
     description: "vfio-pci variant driver that presents PASID and PRI to SR-IOV VFs",
     license: "GPL",
-    params: {
-        emulate: bool {
-            default: true,
-            description: "Present emulated PASID and PRI capabilities to VFs (default: Y; set at load); N: behave exactly like vfio-pci, e.g. for VMMs that synthesize their own",
-        },
-    },
 }
 
 #[pin_data]
@@ -51,8 +49,14 @@ struct VfioPasidVf {
 
 impl InPlaceModule for VfioPasidVf {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // SAFETY: The module initializer runs once, and the table is initialised here,
+        // before the driver that uses it is registered below.
+        let table = unsafe { offsets::init(params::offsets()) };
         try_pin_init!(Self {
-            _driver <- vfio_pci_core::Registration::new(c"vfio-pasid-vf", module),
+            _driver <- {
+                table?;
+                vfio_pci_core::Registration::new(c"vfio-pasid-vf", module)
+            },
         })
     }
 }

@@ -1,39 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sysfs attributes of a VF bound to vfio-pasid-vf.  The driver core adds
- * them after probe and removes them before remove, so while a callback runs
- * the device is bound and its drvdata is the vfio-pasid-vf device.
+ * sysfs attributes of vfio-pasid-vf.
+ *
+ * The driver's "offsets" exists while the module is loaded, whether or not a
+ * VF is bound, so that an administrator can pin where a VF's emulated
+ * capabilities go before libvirt or a VMM binds and opens it.
+ *
+ * A bound VF's "placement": the driver core adds it after probe and removes
+ * it before remove, so while a callback runs the device is bound and its
+ * drvdata is the vfio-pasid-vf device.
  */
 #include "sysfs.h"
 
-#define VPV_ATTR_SHOW(_name, _id)						\
-static ssize_t _name##_show(struct device *dev, struct device_attribute *attr,	\
-			    char *buf)						\
-{										\
-	return vpv_attr_show(dev, _id, buf);					\
+static ssize_t offsets_show(struct device_driver *drv, char *buf)
+{
+	return vpv_offsets_show(buf);
 }
 
-#define VPV_ATTR_STORE(_name, _id)						\
-static ssize_t _name##_store(struct device *dev, struct device_attribute *attr,	\
-			     const char *buf, size_t count)			\
-{										\
-	return vpv_attr_store(dev, _id, buf, count);				\
+static ssize_t offsets_store(struct device_driver *drv, const char *buf, size_t count)
+{
+	return vpv_offsets_store(buf, count);
 }
+static DRIVER_ATTR_RW(offsets);
 
-VPV_ATTR_SHOW(pasid_offset, VPV_ATTR_PASID_OFFSET)
-VPV_ATTR_STORE(pasid_offset, VPV_ATTR_PASID_OFFSET)
-static DEVICE_ATTR_RW(pasid_offset);
+static struct attribute *vpv_drv_attrs[] = {
+	&driver_attr_offsets.attr,
+	NULL,
+};
 
-VPV_ATTR_SHOW(pri_offset, VPV_ATTR_PRI_OFFSET)
-VPV_ATTR_STORE(pri_offset, VPV_ATTR_PRI_OFFSET)
-static DEVICE_ATTR_RW(pri_offset);
+static const struct attribute_group vpv_drv_group = {
+	.attrs = vpv_drv_attrs,
+};
 
-VPV_ATTR_SHOW(placement, VPV_ATTR_PLACEMENT)
+const struct attribute_group *vpv_drv_groups[] = {
+	&vpv_drv_group,
+	NULL,
+};
+
+static ssize_t placement_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return vpv_attr_show(dev, VPV_ATTR_PLACEMENT, buf);
+}
 static DEVICE_ATTR_RO(placement);
 
 static struct attribute *vpv_attrs[] = {
-	&dev_attr_pasid_offset.attr,
-	&dev_attr_pri_offset.attr,
 	&dev_attr_placement.attr,
 	NULL,
 };

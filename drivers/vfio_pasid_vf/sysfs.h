@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * sysfs attributes of a VF bound to vfio-pasid-vf, in
+ * sysfs attributes of vfio-pasid-vf: the driver's own, in
+ * /sys/bus/pci/drivers/vfio-pasid-vf/, and those of a VF bound to it, in
  * /sys/bus/pci/devices/<VF>/vfio_pasid_vf/.  Declared in C (sysfs.c: the
- * DEVICE_ATTR macros), shown and stored in Rust (vf.rs).
+ * DRIVER_ATTR and DEVICE_ATTR macros), shown and stored in Rust (offsets.rs,
+ * vf.rs).
  */
 #ifndef VPV_SYSFS_H
 #define VPV_SYSFS_H
@@ -10,17 +12,18 @@
 #include <linux/device.h>
 
 enum vpv_attr {
-	VPV_ATTR_PASID_OFFSET,
-	VPV_ATTR_PRI_OFFSET,
 	VPV_ATTR_PLACEMENT,
 };
 
-/* The attribute groups of the driver, for struct device_driver.dev_groups. */
+/* The attribute groups of a bound VF, for struct device_driver.dev_groups. */
 extern const struct attribute_group *vpv_dev_groups[];
+
+/* The driver's attribute groups, for struct device_driver.groups. */
+extern const struct attribute_group *vpv_drv_groups[];
 
 /* Implemented in Rust. */
 ssize_t vpv_attr_show(struct device *dev, unsigned int attr, char *buf);
-ssize_t vpv_attr_store(struct device *dev, unsigned int attr, const char *buf,
-		       size_t count);
+ssize_t vpv_offsets_show(char *buf);
+ssize_t vpv_offsets_store(const char *buf, size_t count);
 
 #endif /* VPV_SYSFS_H */

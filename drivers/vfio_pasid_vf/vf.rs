@@ -7,10 +7,16 @@
 //! shows it. Config region accesses that touch them are split: emulated bytes come from the
 //! per-VF register model, the others from vfio-pci. Nothing written to an emulated byte
 //! reaches the VF.
+//!
+//! Everything a VFIO user can make the driver log is logged at most once per open, or only
+//! when it differs from what the previous open logged.
 
 use core::{
     cmp::min,
-    fmt::Write, //
+    fmt::{
+        self,
+        Write, //
+    },
 };
 
 use kernel::{
@@ -44,15 +50,16 @@ use crate::emu::{
     PCI_CFG_SPACE_EXP_SIZE,
     PCI_CFG_SPACE_SIZE,
     PCI_EXT_CAP_ID_PASID,
-    PCI_EXT_CAP_ID_PRI,
-    PRI_CTRL,
-    PRI_STATUS,
-    PRI_STATUS_RF,
-    PRI_STATUS_UPRGI, //
+    PCI_EXT_CAP_ID_PRI, //
 };
+use crate::offsets::{
+    self,
+    AdminOffsets, //
+};
+use crate::params;
 use crate::vfio_pci_core::{
     sysfs_show,
-    sysfs_store,
+    CoreParams,
     Device,
     Driver,
     PciDev,
@@ -60,15 +67,44 @@ use crate::vfio_pci_core::{
     VirtConfig, //
 };
 
+/// `PCI_COMMAND`: the Command register, with Status in the upper half of its dword.
+const PCI_COMMAND: u16 = 0x04;
+
+/// `PCI_VENDOR_ID_INTEL`.
+const PCI_VENDOR_ID_INTEL: u16 = 0x8086;
+
+/// vfio-pci's device denylist (`vfio_pci_dev_in_denylist()`, drivers/vfio/pci/vfio_pci.c):
+/// functions "with known errata that may lead to exploitable stability or security issues
+/// when accessed by untrusted users". All Intel: QAT C3XXX, C62X and DH895XCC and their
+/// VFs, DSA and IAX on Sapphire Rapids.
+const DENYLIST: [(u16, u16); 8] = [
+    (PCI_VENDOR_ID_INTEL, 0x19e2), // PCI_DEVICE_ID_INTEL_QAT_C3XXX
+    (PCI_VENDOR_ID_INTEL, 0x19e3), // PCI_DEVICE_ID_INTEL_QAT_C3XXX_VF
+    (PCI_VENDOR_ID_INTEL, 0x37c8), // PCI_DEVICE_ID_INTEL_QAT_C62X
+    (PCI_VENDOR_ID_INTEL, 0x37c9), // PCI_DEVICE_ID_INTEL_QAT_C62X_VF
+    (PCI_VENDOR_ID_INTEL, 0x0435), // PCI_DEVICE_ID_INTEL_QAT_DH895XCC
+    (PCI_VENDOR_ID_INTEL, 0x0443), // PCI_DEVICE_ID_INTEL_QAT_DH895XCC_VF
+    (PCI_VENDOR_ID_INTEL, 0x0b25), // PCI_DEVICE_ID_INTEL_DSA_SPR0
+    (PCI_VENDOR_ID_INTEL, 0x0cfe), // PCI_DEVICE_ID_INTEL_IAX_SPR0
+];
+
 /// The variant driver for SR-IOV Virtual Functions.
 pub(crate) struct PasidVf;
 
 /// Per-VF state.
 #[pin_data]
 pub(crate) struct VfState {
-    /// What the administrator set in sysfs, and what the last open did with it.
+    /// The VF's extended config space (0x100..0x1000, one entry per dword) as it read when
+    /// the VF was bound, before any reset; empty without extended config space.
+    ///
+    /// Placement happens at open, right after vfio-pci's FLR, when a device-specific
+    /// register that no capability describes may read 0: a dword that read non-zero here
+    /// is never used for an emulated capability either.
+    bind_sample: KVec<u32>,
+
+    /// What the last open presented and with which administrator's offsets.
     #[pin]
-    settings: Mutex<Settings>,
+    report: Mutex<Report>,
 
     /// [`Emulation::span`] of `emu` as `start << 16 | end`; 0 when nothing is emulated.
     /// Read without the lock on every config access: an access outside it goes straight to
@@ -82,79 +118,137 @@ pub(crate) struct VfState {
     emu: Mutex<Option<VfEmulation>>,
 }
 
-/// The sysfs side of a VF (`/sys/bus/pci/devices/<VF>/vfio_pasid_vf/`).
+/// What an open did, for sysfs `placement` and for logging only what changes.
 #[derive(Default)]
-struct Settings {
-    /// `pasid_offset`: where the administrator wants the PASID capability; `None`: automatic.
-    pasid_offset: Option<u16>,
-    /// `pri_offset`: likewise for the PRI capability.
-    pri_offset: Option<u16>,
-    /// `placement`: where the last open put the capabilities, and why.
-    placement: Option<Placement>,
+struct Report {
+    /// What the last open presented; `None` before the first open.
+    presented: Option<Presented>,
+    /// The administrator's offsets the last open used.
+    admin: AdminOffsets,
+}
+
+/// Why a capability of the PF is not presented to its VF, before placement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Withheld {
+    /// The PF has a PASID capability but the host has not enabled it (`pci_enable_pasid()`):
+    /// a VF can use PASIDs only while its PF has PASID enabled.
+    PasidNotEnabled,
+    /// The IOMMU gives the VF no PASIDs (`dev->iommu->max_pasids` is 0).
+    NoIommuPasids,
+    /// The PF has a Page Request capability but the host has not enabled it: a VF's page
+    /// requests work only while its PF has PRI enabled (`pci_enable_pri()` on a VF), which
+    /// an IOMMU driver does only for a PF whose page requests it handles.
+    PriNotEnabled,
+}
+
+impl fmt::Display for Withheld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::PasidNotEnabled => {
+                "PASID not presented: the host has not enabled PASID on the PF"
+            }
+            Self::NoIommuPasids => "PASID not presented: the IOMMU gives this VF no PASIDs",
+            Self::PriNotEnabled => "PRI not presented: the host has not enabled PRI on the PF",
+        })
+    }
+}
+
+/// What an open presents, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Presented {
+    /// `emulate=N`: exactly what vfio-pci shows.
+    EmulationOff,
+    /// The PF has neither a PASID nor a Page Request capability.
+    PfHasNeither,
+    /// The VF has no extended config space to put them in.
+    NoExtendedConfig,
+    /// What was withheld, and where the rest went.
+    Placed {
+        pasid: Option<Withheld>,
+        pri: Option<Withheld>,
+        placement: Placement,
+    },
+}
+
+impl fmt::Display for Presented {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EmulationOff => f.write_str("nothing presented: emulate=N"),
+            Self::PfHasNeither => {
+                f.write_str("nothing presented: the PF has no PASID or PRI capability")
+            }
+            Self::NoExtendedConfig => f.write_str("nothing presented: no extended config space"),
+            Self::Placed {
+                pasid,
+                pri,
+                placement,
+            } => {
+                let mut sep = "";
+                for why in [pasid, pri].into_iter().flatten() {
+                    write!(f, "{sep}{why}")?;
+                    sep = "; ";
+                }
+                if placement.pasid().is_some() || placement.pri().is_some() {
+                    write!(f, "{sep}{placement}")?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The emulation of one open VF, with what has been said about it in dmesg.
 struct VfEmulation {
     emu: Emulation,
-    /// Offset of the PF's Page Request Control and Status dword, if the VF presents PRI.
-    pf_pri_ctrl: Option<u16>,
-    /// The PF's Response Failure and Unexpected PRG Index bits when last read.
-    pf_pri_events: u16,
     /// A write to read-only or reserved bits has been logged since the device was opened.
     logged_ignored_bits: bool,
-}
-
-impl VfEmulation {
-    /// Whether a read of `[pos, pos + len)` covers the VF's Page Request Status register.
-    fn reads_pri_status(&self, pos: u16, len: usize) -> bool {
-        let Some(status) = self
-            .emu
-            .offset(EmulatedCap::Pri)
-            .map(|pri| pri + PRI_STATUS)
-        else {
-            return false;
-        };
-        let end = usize::from(pos).saturating_add(len);
-        usize::from(pos) < usize::from(status) + 2 && end > usize::from(status)
-    }
-
-    /// Latches, in the VF's Page Request Status, the Response Failure and Unexpected PRG
-    /// Index events that the PF's status shows since the last look.
-    ///
-    /// The Page Request Interface is the PF's, shared by its VFs (PCIe r6.0, 9.3.7.11): its
-    /// status flags report failures of the shared interface. Each VF sees a rising edge of
-    /// a flag as an event and latches it in its own RW1C bit, which its user clears without
-    /// touching the PF.
-    fn poll_pf_pri_events(&mut self, pdev: &PciDev) {
-        let Some(flags) = self.pf_pri_flags(pdev) else {
-            return;
-        };
-        let rising = flags & !self.pf_pri_events;
-        self.pf_pri_events = flags;
-        if rising != 0 {
-            self.emu.set_pri_status_events(rising);
-        }
-    }
-
-    /// The PF's Response Failure and Unexpected PRG Index bits, if the VF presents PRI.
-    fn pf_pri_flags(&self, pdev: &PciDev) -> Option<u16> {
-        let dword = pdev.physfn()?.read_config_dword(self.pf_pri_ctrl?).ok()?;
-        // Page Request Status is the upper half of the dword at Page Request Control.
-        Some((dword >> 16) as u16 & (PRI_STATUS_RF | PRI_STATUS_UPRGI))
-    }
+    /// A PRI Reset written while Enable stays set has been logged since the device was
+    /// opened.
+    logged_pri_reset: bool,
+    /// A reset after which the function did not answer has been logged since the device
+    /// was opened.
+    logged_unreachable: bool,
 }
 
 /// Accesses that touch emulated bytes are handled in chunks of at most this many bytes,
 /// aligned to it: the largest access VFIO users make (a qword) is one chunk.
 const CHUNK: usize = 8;
 
+/// Whether `pdev` is on vfio-pci's denylist; logs the decision as vfio-pci does.
+fn denylisted(pdev: &PciDev) -> bool {
+    let (vendor, device) = (pdev.vendor_id(), pdev.device_id());
+    if !DENYLIST.contains(&(vendor, device)) {
+        return false;
+    }
+    if params::disable_denylist() {
+        dev_warn!(
+            pdev,
+            "device denylist disabled - allowing device {:04x}:{:04x}.\n",
+            vendor,
+            device
+        );
+        return false;
+    }
+    dev_warn!(
+        pdev,
+        "{:04x}:{:04x} exists in vfio-pci device denylist, driver probing disallowed (-EINVAL; vfio_pasid_vf.disable_denylist=1 overrides).\n",
+        vendor,
+        device
+    );
+    true
+}
+
 impl Driver for PasidVf {
     const NAME: &'static CStr = c"vfio-pasid-vf";
 
     type Data = VfState;
 
-    /// Takes only SR-IOV VFs: the PASID and PRI capabilities it presents are the PF's.
+    /// Takes only SR-IOV VFs that vfio-pci would take: the PASID and PRI capabilities it
+    /// presents are the PF's.
     fn probe(pdev: &PciDev) -> Result {
+        if denylisted(pdev) {
+            return Err(EINVAL);
+        }
         if pdev.is_physfn() {
             dev_err!(
                 pdev,
@@ -172,27 +266,25 @@ impl Driver for PasidVf {
         Ok(())
     }
 
-    fn init_data(_pdev: &PciDev) -> impl PinInit<Self::Data, Error> {
+    fn init_data(pdev: &PciDev) -> impl PinInit<Self::Data, Error> {
         try_pin_init!(VfState {
-            settings <- new_mutex!(Settings::default()),
+            bind_sample: sample_ext_config(pdev)?,
+            report <- new_mutex!(Report::default()),
             span: Atomic::new(0),
             emu <- new_mutex!(None),
         })
     }
 
+    fn core_params(_pdev: &PciDev) -> CoreParams {
+        params::core_params()
+    }
+
     fn open_device(dev: &Device<Self>, vconfig: &VirtConfig<'_>) -> Result {
-        let emu = build_emulation(dev, vconfig).map(|(emu, pf_pri)| {
-            let mut vf = VfEmulation {
-                pf_pri_ctrl: emu
-                    .offset(EmulatedCap::Pri)
-                    .and(pf_pri.map(|pri| pri.offset + PRI_CTRL)),
-                emu,
-                pf_pri_events: 0,
-                logged_ignored_bits: false,
-            };
-            // Flags the PF shows at open are history, not events for this user.
-            vf.pf_pri_events = vf.pf_pri_flags(dev.pdev()).unwrap_or(0);
-            vf
+        let emu = build_emulation(dev, vconfig).map(|emu| VfEmulation {
+            emu,
+            logged_ignored_bits: false,
+            logged_pri_reset: false,
+            logged_unreachable: false,
         });
         let span = emu
             .as_ref()
@@ -211,10 +303,33 @@ impl Driver for PasidVf {
     }
 
     /// A reset of the function (FLR, `VFIO_DEVICE_RESET`, bus reset) resets the emulated
-    /// registers too, as it would those of a real capability.
+    /// registers too, as it would those of a real capability, if it happened.
+    ///
+    /// The PCI core calls this after every attempt, whether or not it reset the function
+    /// (`pci_dev_restore()` is not told the result). A function that does not answer config
+    /// reads afterwards (its Command and Status dword reads all ones, the test
+    /// `pci_dev_config_accessible()` makes before an FLR) was not reset by this attempt,
+    /// or did not come back from it: its emulated registers keep their values, as its own
+    /// registers do for its user. An attempt that fails with the function still answering
+    /// (the IOMMU could not be quiesced, `pci_dev_reset_iommu_prepare()`) cannot be told
+    /// apart and resets them.
     fn reset_done(dev: &Device<Self>) {
-        if let Some(vf) = Option::as_mut(&mut dev.data().emu.lock()) {
+        let pdev = dev.pdev();
+        let answers = pdev
+            .read_config_dword(PCI_COMMAND)
+            .is_ok_and(|dword| dword != u32::MAX);
+        let mut guard = dev.data().emu.lock();
+        let Some(vf) = Option::as_mut(&mut guard) else {
+            return;
+        };
+        if answers {
             vf.emu.reset();
+        } else if !vf.logged_unreachable {
+            vf.logged_unreachable = true;
+            dev_warn!(
+                pdev,
+                "the function does not answer after a reset: emulated PASID/PRI registers keep their values (logged once per open)\n"
+            );
         }
     }
 
@@ -244,12 +359,8 @@ impl Driver for PasidVf {
             if access == Access::Mixed {
                 UserSlice::new(ubuf, len).reader().read_slice(chunk)?;
             }
-            if let Some(vf) = Option::as_mut(&mut dev.data().emu.lock()) {
-                let pos = config_pos(pos)?;
-                if vf.reads_pri_status(pos, len) {
-                    vf.poll_pf_pri_events(dev.pdev());
-                }
-                vf.emu.read(pos, chunk);
+            if let Some(vf) = dev.data().emu.lock().as_ref() {
+                vf.emu.read(config_pos(pos)?, chunk);
             }
             UserSlice::new(ubuf, len).writer().write_slice(chunk)
         })?;
@@ -258,6 +369,10 @@ impl Driver for PasidVf {
 
     fn dev_groups() -> *const *const bindings::attribute_group {
         (&raw const bindings::vpv_dev_groups).cast()
+    }
+
+    fn driver_groups() -> *const *const bindings::attribute_group {
+        (&raw const bindings::vpv_drv_groups).cast()
     }
 
     fn write_config(dev: &Device<Self>, buf: UserPtr, count: usize, pos: u64) -> Result<usize> {
@@ -272,19 +387,28 @@ impl Driver for PasidVf {
             let mut bytes = [0u8; CHUNK];
             let chunk = bytes.get_mut(..len).ok_or(EINVAL)?;
             UserSlice::new(ubuf, len).reader().read_slice(chunk)?;
-            let effects = match Option::as_mut(&mut dev.data().emu.lock()) {
-                Some(vf) => {
-                    let effects = vf.emu.write(config_pos(pos)?, chunk);
+            let at = config_pos(pos)?;
+            // The guard lives only in this block: vfio-pci is called without it.
+            let effects = {
+                let mut guard = dev.data().emu.lock();
+                Option::as_mut(&mut guard).map(|vf| {
+                    let effects = vf.emu.write(at, chunk);
                     log_write_effects(dev.pdev(), vf, pos, &effects);
                     effects
+                })
+            };
+            match effects {
+                // Only the bytes that are not emulated go to vfio-pci.
+                Some(effects) => {
+                    for part in effects.real.iter() {
+                        let at = pos + u64::try_from(part.start)?;
+                        dev.core_write_config(ubuf.wrapping_byte_add(part.start), part.len(), at)?;
+                    }
                 }
                 // Closed under us: there is nothing to emulate any more.
-                None => return dev.core_write_config(ubuf, len, pos).map(|_| ()),
-            };
-            // Only the bytes that are not emulated go to vfio-pci, after the lock is dropped.
-            for part in effects.real.iter() {
-                let at = pos + u64::try_from(part.start)?;
-                dev.core_write_config(ubuf.wrapping_byte_add(part.start), part.len(), at)?;
+                None => {
+                    dev.core_write_config(ubuf, len, pos)?;
+                }
             }
             Ok(())
         })?;
@@ -302,6 +426,32 @@ impl VfState {
         };
         start < end && pos < end && last > start
     }
+
+    /// The dword at `offset` as sampled at bind; 0 where nothing was sampled.
+    fn at_bind(&self, offset: u16) -> u32 {
+        offset
+            .checked_sub(PCI_CFG_SPACE_SIZE)
+            .and_then(|index| self.bind_sample.get(usize::from(index / 4)))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Reads the extended config space of `pdev`, a dword at a time; empty without one. A dword
+/// that cannot be read counts as all ones (in use).
+fn sample_ext_config(pdev: &PciDev) -> Result<KVec<u32>> {
+    if pdev.cfg_size() < PCI_CFG_SPACE_EXP_SIZE {
+        return Ok(KVec::new());
+    }
+    let dwords = usize::from((PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / 4);
+    let mut sample = KVec::with_capacity(dwords, GFP_KERNEL)?;
+    for offset in (PCI_CFG_SPACE_SIZE..PCI_CFG_SPACE_EXP_SIZE).step_by(4) {
+        sample.push(
+            pdev.read_config_dword(offset).unwrap_or(u32::MAX),
+            GFP_KERNEL,
+        )?;
+    }
+    Ok(sample)
 }
 
 /// How an access relates to the emulated bytes of `dev`.
@@ -337,13 +487,14 @@ fn config_pos(pos: u64) -> Result<u16> {
     u16::try_from(pos).map_err(|_| EINVAL)
 }
 
-/// Logs, once per open, a write that the emulated registers ignored in part.
+/// Logs, once per open each, a write that the emulated registers ignored in part.
 fn log_write_effects(pdev: &PciDev, vf: &mut VfEmulation, pos: u64, effects: &WriteEffects) {
     let fx = &effects.regs;
-    if fx.pri_reset_ignored_while_enabled {
-        dev_warn!(
+    if fx.pri_reset_ignored_while_enabled && !vf.logged_pri_reset {
+        vf.logged_pri_reset = true;
+        dev_info!(
             pdev,
-            "emulated PRI: Reset written while Enable stays set (undefined by PCIe); ignored\n"
+            "emulated PRI: Reset written while Enable stays set (undefined by PCIe); ignored (logged once per open)\n"
         );
     }
     if (fx.wrote_ro_bits || fx.wrote_reserved_bits) && !vf.logged_ignored_bits {
@@ -356,19 +507,13 @@ fn log_write_effects(pdev: &PciDev, vf: &mut VfEmulation, pos: u64, effects: &Wr
     }
 }
 
-/// `show` of the sysfs attributes (drivers/vfio_pasid_vf/sysfs.c).
+/// `show` of the device's sysfs attributes (drivers/vfio_pasid_vf/sysfs.c).
 #[no_mangle]
 extern "C" fn vpv_attr_show(dev: *mut bindings::device, attr: c_uint, buf: *mut c_char) -> isize {
     let show = |dev: &Device<PasidVf>, out: &mut SysfsBuf<'_>| -> Result {
-        let settings = dev.data().settings.lock();
-        let mut offset = |o: Option<u16>| match o {
-            Some(o) => writeln!(out, "{o:#05x}"),
-            None => writeln!(out, "auto"),
-        };
+        let report = dev.data().report.lock();
         match attr {
-            bindings::vpv_attr_VPV_ATTR_PASID_OFFSET => offset(settings.pasid_offset),
-            bindings::vpv_attr_VPV_ATTR_PRI_OFFSET => offset(settings.pri_offset),
-            bindings::vpv_attr_VPV_ATTR_PLACEMENT => match &settings.placement {
+            bindings::vpv_attr_VPV_ATTR_PLACEMENT => match &report.presented {
                 Some(p) => writeln!(out, "{p}"),
                 None => writeln!(out, "none"),
             },
@@ -381,66 +526,13 @@ extern "C" fn vpv_attr_show(dev: *mut bindings::device, attr: c_uint, buf: *mut 
     unsafe { sysfs_show(dev, buf, show) }
 }
 
-/// `store` of the sysfs attributes (drivers/vfio_pasid_vf/sysfs.c).
-#[no_mangle]
-extern "C" fn vpv_attr_store(
-    dev: *mut bindings::device,
-    attr: c_uint,
-    buf: *const c_char,
-    count: usize,
-) -> isize {
-    let store = |dev: &Device<PasidVf>, input: &[u8]| -> Result {
-        let name = if attr == bindings::vpv_attr_VPV_ATTR_PASID_OFFSET {
-            "pasid_offset"
-        } else {
-            "pri_offset"
-        };
-        let offset = parse_offset(input).inspect_err(|_| {
-            dev_err!(
-                dev.pdev(),
-                "{}: want 'auto' or a dword-aligned offset in 0x100..0xffc, e.g. 0x200 (-EINVAL)\n",
-                name
-            )
-        })?;
-        let mut settings = dev.data().settings.lock();
-        match attr {
-            bindings::vpv_attr_VPV_ATTR_PASID_OFFSET => settings.pasid_offset = offset,
-            bindings::vpv_attr_VPV_ATTR_PRI_OFFSET => settings.pri_offset = offset,
-            _ => return Err(EINVAL),
-        }
-        Ok(())
-    };
-    // SAFETY: Called by the store callbacks of `vpv_dev_groups`, which are `PasidVf`'s
-    // `dev_groups`, with their arguments.
-    unsafe { sysfs_store(dev, buf, count, store) }
-}
-
-/// Parses what an administrator writes to `pasid_offset` or `pri_offset`: `auto`, or an
-/// offset in extended config space (hex with `0x`, or decimal) that is dword aligned. Whether
-/// the capability fits there is decided when the device is opened.
-fn parse_offset(input: &[u8]) -> Result<Option<u16>> {
-    let text = core::str::from_utf8(input).map_err(|_| EINVAL)?.trim();
-    if text == "auto" {
-        return Ok(None);
-    }
-    let offset = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        Some(hex) => u16::from_str_radix(hex, 16),
-        None => text.parse::<u16>(),
-    }
-    .map_err(|_| EINVAL)?;
-    if offset % 4 != 0 || !(PCI_CFG_SPACE_SIZE..PCI_CFG_SPACE_EXP_SIZE).contains(&offset) {
-        return Err(EINVAL);
-    }
-    Ok(Some(offset))
-}
-
-/// Prints a value of the kernel-free emulation core, which implements `core::fmt::Display`,
+/// Prints a value that implements `core::fmt::Display` (the emulation core's, this file's)
 /// through the kernel's `fmt!` (which wants `kernel::fmt::Display`).
 struct Show<T>(T);
 
-impl<T: core::fmt::Display> kernel::fmt::Display for Show<T> {
+impl<T: fmt::Display> kernel::fmt::Display for Show<T> {
     fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
-        core::fmt::Display::fmt(&self.0, f)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -471,54 +563,91 @@ fn pf_pri(pf: &PciDev) -> Option<PfPri> {
     })
 }
 
-/// Builds the emulation of an opened VF from its PF; `None` if there is nothing to emulate,
-/// in which case the VF behaves exactly as under vfio-pci.
-fn build_emulation(
-    dev: &Device<PasidVf>,
-    vconfig: &VirtConfig<'_>,
-) -> Option<(Emulation, Option<PfPri>)> {
+/// Decides what an open of `dev` presents and builds the emulation; `None` if there is
+/// nothing to emulate, in which case the VF behaves exactly as under vfio-pci.
+///
+/// Logs the decision, and the administrator's offsets it used, only when they differ from
+/// the previous open's.
+fn build_emulation(dev: &Device<PasidVf>, vconfig: &VirtConfig<'_>) -> Option<Emulation> {
     let pdev = dev.pdev();
-    let mut settings = dev.data().settings.lock();
-    // What the previous open did: dmesg says it again only if it changes.
-    let previous = settings.placement.take();
-    if !crate::module_parameters::emulate.value() {
-        return None;
-    }
-    let pf = pdev.physfn()?;
-    let pf_pri = pf_pri(pf);
-    let mut pf_pasid = pf_pasid(pf);
-    if pf_pasid.is_none() && pf_pri.is_none() {
-        return None;
-    }
-    if pdev.cfg_size() < PCI_CFG_SPACE_EXP_SIZE {
+    let admin = offsets::lookup(pdev);
+    let (presented, emu, pasid_cap) = decide(dev, vconfig, admin);
+
+    let mut report = dev.data().report.lock();
+    let admin_changed = report.admin != admin;
+    let changed = report.presented != Some(presented);
+    report.admin = admin;
+    report.presented = Some(presented);
+    drop(report);
+    if admin_changed {
         dev_info!(
             pdev,
-            "no extended config space: PASID and PRI of the PF not presented\n"
+            "administrator's offsets now in effect: {}\n",
+            Show(admin)
         );
-        return None;
+    }
+    if changed && presented != Presented::EmulationOff {
+        dev_info!(pdev, "emulated capabilities: {}\n", Show(presented));
+        if let Some((cap, pf_cap, max_pasids)) = pasid_cap {
+            dev_info!(
+                pdev,
+                "PASID Capability presented as {:#06x} (PF {:#06x}, IOMMU max PASIDs {})\n",
+                cap,
+                pf_cap,
+                max_pasids
+            );
+        }
+    }
+    emu
+}
+
+/// What an open of `dev` presents, the emulation that presents it, and the PASID Capability
+/// register presented (with the PF's and the IOMMU's max PASIDs, for the log).
+fn decide(
+    dev: &Device<PasidVf>,
+    vconfig: &VirtConfig<'_>,
+    admin: AdminOffsets,
+) -> (Presented, Option<Emulation>, Option<(u16, u16, u32)>) {
+    let pdev = dev.pdev();
+    if !params::emulate() {
+        return (Presented::EmulationOff, None, None);
+    }
+    // `probe` took only VFs.
+    let Some(pf) = pdev.physfn() else {
+        return (Presented::PfHasNeither, None, None);
+    };
+    let (mut pf_pasid, mut pf_pri) = (pf_pasid(pf), pf_pri(pf));
+    if pf_pasid.is_none() && pf_pri.is_none() {
+        return (Presented::PfHasNeither, None, None);
+    }
+    if pdev.cfg_size() < PCI_CFG_SPACE_EXP_SIZE {
+        return (Presented::NoExtendedConfig, None, None);
     }
 
     // A VF can use PASIDs only while its PF has PASID enabled (pci_enable_pasid()), and
     // only as many as the IOMMU gives it (min of the PF's width and the IOMMU's).
     let max_pasids = pdev.iommu_max_pasids();
-    if pf_pasid.is_some() && !pf.pasid_enabled() {
-        dev_info!(
-            pdev,
-            "the PF has a PASID capability but the host has not enabled it: PASID not presented\n"
-        );
+    let pasid_withheld = match pf_pasid {
+        Some(_) if !pf.pasid_enabled() => Some(Withheld::PasidNotEnabled),
+        Some(_) if max_pasids == 0 => Some(Withheld::NoIommuPasids),
+        _ => None,
+    };
+    // Likewise for page requests (pci_enable_pri()).
+    let pri_withheld = pf_pri
+        .filter(|_| !pf.pri_enabled())
+        .map(|_| Withheld::PriNotEnabled);
+    if pasid_withheld.is_some() {
         pf_pasid = None;
-    } else if pf_pasid.is_some() && max_pasids == 0 {
-        dev_info!(
-            pdev,
-            "the IOMMU gives this VF no PASIDs: PASID not presented\n"
-        );
-        pf_pasid = None;
+    }
+    if pri_withheld.is_some() {
+        pf_pri = None;
     }
     let limits = HostLimits {
         max_pasid_width: max_pasids.checked_ilog2().unwrap_or(0) as u8,
     };
 
     let raw = |off: u16| pdev.read_config_dword(off).unwrap_or(u32::MAX);
+    let at_bind = |off: u16| dev.data().at_bind(off);
     let virt = |off: u16| vconfig.dword(off).unwrap_or(0);
     let request = |admin: Option<u16>, pf_offset: u16| Request {
         admin,
@@ -527,29 +656,23 @@ fn build_emulation(
     };
     let placement = place(
         &raw,
+        &at_bind,
         &virt,
-        pf_pasid.map(|p| request(settings.pasid_offset, p.offset)),
-        pf_pri.map(|p| request(settings.pri_offset, p.offset)),
+        pf_pasid.map(|p| request(admin.pasid, p.offset)),
+        pf_pri.map(|p| request(admin.pri, p.offset)),
     );
-    let changed = previous != Some(placement);
-    settings.placement = Some(placement);
-    drop(settings);
-    if changed {
-        dev_info!(pdev, "emulated capabilities: {}\n", Show(&placement));
-    }
-
+    let presented = Presented::Placed {
+        pasid: pasid_withheld,
+        pri: pri_withheld,
+        placement,
+    };
     let emu = Emulation::new(placement, pf_pasid, pf_pri, limits);
-    if let (true, Some(cap)) = (changed, emu.pasid_cap_presented()) {
-        dev_info!(
-            pdev,
-            "PASID Capability presented as {:#06x} (PF {:#06x}, IOMMU max PASIDs {})\n",
-            cap,
-            pf_pasid.map_or(0, |p| p.cap),
-            max_pasids
-        );
-    }
+    let pasid_cap = emu
+        .pasid_cap_presented()
+        .zip(pf_pasid)
+        .map(|(cap, pf)| (cap, pf.cap, max_pasids));
     if emu.offset(EmulatedCap::Pasid).is_none() && emu.offset(EmulatedCap::Pri).is_none() {
-        return None;
+        return (presented, None, None);
     }
-    Some((emu, pf_pri))
+    (presented, Some(emu), pasid_cap)
 }
