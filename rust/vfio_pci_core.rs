@@ -186,8 +186,12 @@ pub(crate) trait Driver: Sized + 'static {
     /// Called after `vfio_pci_core_close_device()` when the last user closed the device.
     fn close_device(_dev: &Device<Self>) {}
 
-    /// Called after every reset of the function by the PCI core (FLR, bus or slot reset,
+    /// Called before every reset of the function by the PCI core (FLR, bus or slot reset,
     /// `VFIO_DEVICE_RESET`), while the device is bound.
+    fn reset_prepare(_dev: &Device<Self>) {}
+
+    /// Called after every reset attempt by the PCI core, whether or not it reset the
+    /// function (the PCI core does not say), while the device is bound.
     fn reset_done(_dev: &Device<Self>) {}
 
     /// Whether the driver handles an access of `count` bytes at `pos` of the config region;
@@ -630,26 +634,49 @@ impl<T: Driver> Adapter<T> {
         )
     }
 
-    /// vfio_pci_core's AER handling, plus the driver's `reset_done` hook.
+    /// vfio_pci_core's AER handling, plus the driver's reset hooks.
+    ///
+    /// With the hooks set, the PCI core also stops logging "resetting" and "reset done"
+    /// (`pci_dev_save_and_disable()`, `pci_dev_restore()`) on every reset, which a VFIO user
+    /// can ask for in a loop.
     const ERR_HANDLERS: bindings::pci_error_handlers = bindings::pci_error_handlers {
         error_detected: Some(bindings::vfio_pci_core_aer_err_detected),
+        reset_prepare: Some(Self::reset_prepare_callback),
         reset_done: Some(Self::reset_done_callback),
         mmio_enabled: None,
         slot_reset: None,
-        reset_prepare: None,
         resume: None,
         cor_error_detected: None,
     };
 
-    extern "C" fn reset_done_callback(pdev: *mut bindings::pci_dev) {
-        // SAFETY: The PCI core calls `reset_done` only for a bound device, whose drvdata
-        // `probe_callback` set to its core device.
+    /// The device bound to `pdev`, for the PCI core's reset callbacks.
+    ///
+    /// # Safety
+    ///
+    /// `pdev` must be a `pci_dev` bound to this driver, as in the PCI core's `reset_prepare`
+    /// and `reset_done` callbacks (called with the device lock held, which keeps `remove`
+    /// away).
+    unsafe fn bound<'a>(pdev: *mut bindings::pci_dev) -> Option<&'a Device<T>> {
+        // SAFETY: Per the function's requirements `pdev` is valid; `probe_callback` set its
+        // drvdata to the core device before registering it.
         let core = unsafe { bindings::vpv_dev_get_drvdata(addr_of_mut!((*pdev).dev)) };
-        if core.is_null() {
-            return;
+        // SAFETY: A non-null drvdata is the `vfio_device` of a registered `Device<T>`
+        // (offset 0), which lives until `remove_callback`.
+        (!core.is_null()).then(|| unsafe { Device::<T>::from_vdev(core.cast()) })
+    }
+
+    extern "C" fn reset_prepare_callback(pdev: *mut bindings::pci_dev) {
+        // SAFETY: The PCI core calls `reset_prepare` only for a bound device.
+        if let Some(dev) = unsafe { Self::bound(pdev) } {
+            T::reset_prepare(dev);
         }
-        // SAFETY: drvdata is the `vfio_device` of a registered `Device<T>` (offset 0).
-        T::reset_done(unsafe { Device::<T>::from_vdev(core.cast()) });
+    }
+
+    extern "C" fn reset_done_callback(pdev: *mut bindings::pci_dev) {
+        // SAFETY: The PCI core calls `reset_done` only for a bound device.
+        if let Some(dev) = unsafe { Self::bound(pdev) } {
+            T::reset_done(dev);
+        }
     }
 
     extern "C" fn probe_callback(
