@@ -8,8 +8,11 @@
  *   VPV_FIXTURE_PF      the PF (DDDD:BB:DD.F)
  *   VPV_FIXTURE_KO      the fixture module, for the reload tests
  *   VPV_FIXTURE_PARAMS  the parameters it was loaded with
- * The tests run in order; the fault-hook and reload tests come last and put
- * things back as they found them (fixture loaded, same number of VFs).
+ * The tests run in order (the plain TESTs, then each FIXTURE's, in the order
+ * of the FIXTURE()s); the fault-hook, "apply" and reload tests come last and
+ * put things back as they found them (fixture loaded with the same
+ * parameters, same number of VFs, no VF offline), in their teardown when
+ * they have one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,11 +51,11 @@ struct layout {
 		bool on;
 		unsigned int off, len, ver;
 	} cap[NCAPS];
-	unsigned int sriov;
+	unsigned int sriov, vf_device, vf_head_id;
 	int nvfs;
 	struct {
 		char bdf[16];
-		bool full;
+		bool full, offline;
 		char status[16];
 	} vf[8];
 	int nextcaps;
@@ -89,14 +92,21 @@ static int read_layout(struct layout *l)
 			if (sscanf(line, "%15s %x %x %u", word, &a, &b, &c) == 4 &&
 			    !strcmp(word, cap_name[i]))
 				l->cap[i] = (typeof(l->cap[0])){ true, a, b, c };
-		if (sscanf(line, "sriov %x", &a) == 1)
+		b = 0;
+		if (sscanf(line, "sriov %x total %*u offset %*u stride %*u vf_device %x",
+			   &a, &b) >= 1) {
 			l->sriov = a;
+			l->vf_device = b;
+		}
 		if (sscanf(line, "vf %u %15s %15s %15s", &a, bdf, mode, st) == 4 && a < 8) {
 			snprintf(l->vf[a].bdf, sizeof(l->vf[a].bdf), "%s", bdf);
 			snprintf(l->vf[a].status, sizeof(l->vf[a].status), "%s", st);
 			l->vf[a].full = !strcmp(mode, "full");
+			l->vf[a].offline = !!strstr(line, " offline");
 			l->nvfs = a + 1;
 		}
+		if (sscanf(line, "vf_head_id %x", &a) == 1)
+			l->vf_head_id = a;
 		if (sscanf(line, "vf_extcap %x %x %x %u", &a, &b, &c, &d) == 4 && l->nextcaps < 4)
 			l->extcap[l->nextcaps++] = (typeof(l->extcap[0])){ a, b, c, d };
 		if (sscanf(line, "vf_hidden %x %x", &a, &b) == 2 && l->nhidden < 8)
@@ -181,12 +191,12 @@ static bool logged(const char *who, unsigned int off, unsigned int size, uint32_
 	return false;
 }
 
-static void clear_log(const char *who)
+static int clear_log(const char *who)
 {
 	char path[256];
 
 	snprintf(path, sizeof(path), FX_DEBUGFS "/writes/%s", who);
-	vpv_file_write(path, "0");
+	return vpv_file_write(path, "0");
 }
 
 /* Wait for the fault hook @cmd to finish: its result, or -ETIMEDOUT. */
@@ -213,6 +223,29 @@ static int fault(const char *cmd, int timeout_s)
 	return fault_wait(cmd, timeout_s);
 }
 
+/* A synchronous fault hook ("vf_offline N", "vf_online N"): the write's result. */
+static int fault_now(const char *fmt, int vf)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), fmt, vf);
+	return vpv_file_write(FX_DEBUGFS "/fault", cmd);
+}
+
+/* Lines in the write log of @who; -1 if it cannot be read. */
+static int log_lines(const char *who)
+{
+	char path[256], buf[32768], *p;
+	int n = 0;
+
+	snprintf(path, sizeof(path), FX_DEBUGFS "/writes/%s", who);
+	if (vpv_file_read(path, buf, sizeof(buf)) < 0)
+		return -1;
+	for (p = buf; (p = strchr(p, '\n')); p++)
+		n++;
+	return n;
+}
+
 static int sysfs_pf_write(const char *attr, const char *val)
 {
 	char path[256];
@@ -221,14 +254,20 @@ static int sysfs_pf_write(const char *attr, const char *val)
 	return vpv_file_write(path, val);
 }
 
-static int sysfs_pf_int(const char *attr)
+/* A number in a sysfs attribute of @bdf, in @base; -1 if unreadable. */
+static long sysfs_num(const char *bdf, const char *attr, int base)
 {
 	char path[256], buf[64];
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", pf_bdf, attr);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
 	if (vpv_file_read(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	return strtol(buf, NULL, 0);
+	return strtol(buf, NULL, base);
+}
+
+static int sysfs_pf_int(const char *attr)
+{
+	return sysfs_num(pf_bdf, attr, 0);
 }
 
 /* Create @n VFs without a VF driver, as run.sh does. */
@@ -490,7 +529,7 @@ TEST(vf_writes_are_recorded_and_stored)
 		SKIP(return, "no VF with hidden registers");
 	off = lay.hidden[0].off;
 	snprintf(who, sizeof(who), "vf%d", vf);
-	clear_log(who);
+	ASSERT_EQ(0, clear_log(who));
 	ASSERT_EQ(0, put32(lay.vf[vf].bdf, off, 0x11223344));
 	ASSERT_EQ(0, put16(lay.vf[vf].bdf, off + 2, 0xabcd));
 	EXPECT_EQ(0xabcd3344, cfg32(lay.vf[vf].bdf, off)) TH_LOG("hidden registers are RW");
@@ -610,7 +649,7 @@ TEST(vfio_pci_passes_vf_extras_through_raw)
 		off = lay.hidden[0].off;
 		iommu = iommu_init(MODE_IOMMUFD);
 		dev = vfio_pci_device_init(lay.vf[vf].bdf, iommu);
-		clear_log(who);
+		ASSERT_EQ(0, clear_log(who));
 		vfio_pci_config_writel(dev, off, 0xfeedf00d);
 		EXPECT_TRUE(logged(who, off, 4, 0xfeedf00d))
 			TH_LOG("a VFIO write to hidden register 0x%03x did not reach the VF", off);
@@ -681,6 +720,315 @@ TEST(fault_unbind_and_rebind_the_pf_driver)
 	ASSERT_EQ(0, set_numvfs(numvfs));
 }
 
+/* ---- VFs that go offline ------------------------------------------------ */
+
+FIXTURE(offline) {
+	int vf;
+	struct iommu *iommu;
+	struct vfio_pci_device *dev;
+};
+
+FIXTURE_SETUP(offline)
+{
+	self->vf = first_normal_vf();
+	if (self->vf < 0 || !lay.nhidden)
+		SKIP(return, "no VF with hidden registers");
+}
+
+/* Online again, closed, unbound: as the test found it. */
+FIXTURE_TEARDOWN(offline)
+{
+	if (self->vf < 0 || !lay.nhidden)
+		return;
+	fault_now("vf_online %d", self->vf);	/* -EALREADY when it is */
+	if (self->dev) {
+		vfio_pci_device_cleanup(self->dev);
+		iommu_cleanup(self->iommu);
+		vpv_unbind(lay.vf[self->vf].bdf);
+	}
+}
+
+TEST_F(offline, vf_offline_reads_all_ones_and_drops_writes_until_online)
+{
+	static uint8_t before[PCI_CFG_SPACE_EXP_SIZE], cfg[PCI_CFG_SPACE_EXP_SIZE];
+	const char *bdf = lay.vf[self->vf].bdf;
+	unsigned int off = lay.hidden[0].off, i, bad = 0;
+	char who[8], reset[256], cmd[32];
+	struct layout now;
+	uint8_t b = 0;
+
+	snprintf(who, sizeof(who), "vf%d", self->vf);
+	snprintf(reset, sizeof(reset), "/sys/bus/pci/devices/%s/reset", bdf);
+	ASSERT_EQ(0, vpv_cfg_read(bdf, 0, before, sizeof(before)));
+	ASSERT_NE(~0u, rd32(before, PCI_COMMAND)) TH_LOG("VF %s is online at first", bdf);
+
+	/* Synchronous: done when the write returns, and "fault" says so. */
+	ASSERT_EQ(0, fault_now("vf_offline %d", self->vf));
+	snprintf(cmd, sizeof(cmd), "vf_offline %d", self->vf);
+	EXPECT_EQ(0, fault_wait(cmd, 1));
+	EXPECT_EQ(-EALREADY, fault_now("vf_offline %d", self->vf));
+	ASSERT_EQ(0, read_layout(&now));
+	EXPECT_TRUE(now.vf[self->vf].offline) TH_LOG("layout reports it");
+
+	/* Reads of every size are all ones. */
+	ASSERT_EQ(0, vpv_cfg_read(bdf, 0, cfg, sizeof(cfg)));
+	for (i = 0; i < sizeof(cfg); i++)
+		bad += cfg[i] != 0xff;
+	EXPECT_EQ(0, bad) TH_LOG("VF %s: %u bytes of its config space do not read 0xff", bdf, bad);
+	EXPECT_EQ(0xffff, cfg16(bdf, PCI_COMMAND));
+	ASSERT_EQ(0, vpv_cfg_read(bdf, PCI_CLASS_PROG, &b, 1));
+	EXPECT_EQ(0xff, b);
+	EXPECT_EQ(~0u, cfg32(bdf, off));
+
+	/* Writes are dropped without a trace; a reset finds it inaccessible. */
+	ASSERT_EQ(0, clear_log(who));
+	ASSERT_EQ(0, put32(bdf, off, ~rd32(before, off)));
+	ASSERT_EQ(0, put16(bdf, PCI_COMMAND, rd32(before, PCI_COMMAND) & 0xffff));
+	EXPECT_EQ(-ENOTTY, vpv_file_write(reset, "1"))
+		TH_LOG("pcie_flr() sees the config space inaccessible");
+	EXPECT_EQ(0, log_lines(who)) TH_LOG("writes to an offline VF are not logged");
+
+	ASSERT_EQ(0, fault_now("vf_online %d", self->vf));
+	EXPECT_EQ(-EALREADY, fault_now("vf_online %d", self->vf));
+	ASSERT_EQ(0, vpv_cfg_read(bdf, 0, cfg, sizeof(cfg)));
+	for (i = 0; i < sizeof(cfg) && cfg[i] == before[i]; i++)
+		;
+	EXPECT_EQ(sizeof(cfg), i)
+		TH_LOG("VF %s byte 0x%03x reads 0x%02x, 0x%02x before it went offline", bdf, i,
+		       cfg[i], before[i]);
+	EXPECT_EQ(0, log_lines(who));
+	EXPECT_EQ(0, vpv_file_write(reset, "1")) TH_LOG("online, it resets again");
+
+	/* Arguments: a VF index the fixture covers; the other hooks take none. */
+	EXPECT_EQ(-EINVAL, fault_now("vf_offline %d", lay.nvfs));
+	EXPECT_EQ(-EINVAL, vpv_file_write(FX_DEBUGFS "/fault", "vf_offline"));
+	EXPECT_EQ(-EINVAL, vpv_file_write(FX_DEBUGFS "/fault", "pasid_disable 0"));
+}
+
+TEST_F(offline, vf_offline_works_while_the_vf_is_open_in_vfio)
+{
+	const char *bdf = lay.vf[self->vf].bdf;
+	unsigned int off = lay.hidden[0].off;
+	uint32_t val = cfg32(bdf, off);
+	int i, ret;
+
+	ASSERT_EQ(0, vpv_bind(bdf, VFIO_PCI_DRIVER));
+	self->iommu = iommu_init(MODE_IOMMUFD);
+	self->dev = vfio_pci_device_init(bdf, self->iommu);
+	EXPECT_EQ(val, vfio_pci_config_readl(self->dev, off));
+
+	/* The user holds the VF: the hook does not wait for it. */
+	ASSERT_EQ(0, fault_now("vf_offline %d", self->vf));
+	EXPECT_EQ(~0u, vfio_pci_config_readl(self->dev, off));
+	for (i = 0; (ret = __vfio_pci_device_reset(self->dev)) == -EAGAIN && i < 20; i++)
+		usleep(10000);
+	EXPECT_EQ(-ENOTTY, ret) TH_LOG("VFIO_DEVICE_RESET of an offline VF");
+
+	ASSERT_EQ(0, fault_now("vf_online %d", self->vf));
+	EXPECT_EQ(val, vfio_pci_config_readl(self->dev, off));
+	for (i = 0; (ret = __vfio_pci_device_reset(self->dev)) == -EAGAIN && i < 20; i++)
+		usleep(10000);
+	EXPECT_EQ(0, ret) TH_LOG("VFIO_DEVICE_RESET once it is back");
+}
+
+/* ---- Parameters that change the VFs and the PF's PRI, through "apply" --- */
+
+FIXTURE(params) {
+	long vf_device, vf_head_id, pri_enable;
+};
+
+static int set_param(const char *name, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), FX_PARAMS "/%s", name);
+	return vpv_file_write(path, val);
+}
+
+/* Set a parameter, rebuild ("apply") and create the VFs again: 0 or -errno. */
+static int apply_param(const char *name, const char *val)
+{
+	int ret = set_param(name, val);
+
+	if (!ret)
+		ret = vpv_file_write(FX_DEBUGFS "/apply", "1");
+	if (!ret)
+		ret = set_numvfs(numvfs);
+	return ret;
+}
+
+FIXTURE_SETUP(params)
+{
+	self->vf_device = param("vf_device");
+	self->vf_head_id = param("vf_head_id");
+	self->pri_enable = param("pri_enable");
+	ASSERT_LE(0, self->vf_device);
+	ASSERT_LE(0, self->vf_head_id);
+	ASSERT_LE(0, self->pri_enable);
+	ASSERT_LT(0, numvfs) TH_LOG("run.sh creates VFs before the tests");
+}
+
+/* The parameters as the suite loaded them, applied, and the VFs. */
+FIXTURE_TEARDOWN(params)
+{
+	char v[16];
+	bool changed = param("vf_device") != self->vf_device ||
+		       param("vf_head_id") != self->vf_head_id ||
+		       param("pri_enable") != self->pri_enable;
+
+	if (changed) {
+		snprintf(v, sizeof(v), "%ld", self->vf_device);
+		EXPECT_EQ(0, set_param("vf_device", v));
+		snprintf(v, sizeof(v), "%ld", self->vf_head_id);
+		EXPECT_EQ(0, set_param("vf_head_id", v));
+		EXPECT_EQ(0, set_param("pri_enable", self->pri_enable ? "Y" : "N"));
+		EXPECT_EQ(0, vpv_file_write(FX_DEBUGFS "/apply", "1"));
+	}
+	EXPECT_EQ(0, set_numvfs(numvfs));
+}
+
+TEST_F_TIMEOUT(params, vf_device_id_comes_from_the_sriov_capability, 120)
+{
+	unsigned int did_off = lay.sriov + PCI_SRIOV_VF_DID;
+	uint16_t own = cfg16(pf_bdf, did_off), did;
+	struct layout now;
+	char v[16];
+	int i;
+
+	/* A QAT C62x VF: one that vfio-pci's denylist has. */
+	did = own == 0x37c9 ? 0x37c8 : 0x37c9;
+	snprintf(v, sizeof(v), "0x%x", did);
+	ASSERT_EQ(0, apply_param("vf_device", v));
+	EXPECT_EQ(did, cfg16(pf_bdf, did_off)) TH_LOG("the PF's VF Device ID register");
+	ASSERT_EQ(0, read_layout(&now));
+	EXPECT_EQ(did, now.vf_device);
+	EXPECT_EQ(cfg16(pf_bdf, did_off), sysfs_num(pf_bdf, "sriov_vf_device", 16))
+		TH_LOG("sriov_init() read the register when the PF was scanned");
+	ASSERT_EQ(0, put16(pf_bdf, did_off, ~did));
+	EXPECT_EQ(did, cfg16(pf_bdf, did_off)) TH_LOG("VF Device ID is read-only");
+	EXPECT_TRUE(logged("pf", did_off, 2, (uint16_t)~did));
+	for (i = 0; i < numvfs && i < lay.nvfs; i++)
+		EXPECT_EQ(cfg16(pf_bdf, did_off), sysfs_num(lay.vf[i].bdf, "device", 0))
+			TH_LOG("VF %s: its Device ID is the SR-IOV capability's", lay.vf[i].bdf);
+
+	snprintf(v, sizeof(v), "%ld", self->vf_device);
+	ASSERT_EQ(0, apply_param("vf_device", v));
+	EXPECT_EQ(own, cfg16(pf_bdf, did_off));
+	for (i = 0; i < numvfs && i < lay.nvfs; i++)
+		EXPECT_EQ(own, sysfs_num(lay.vf[i].bdf, "device", 0));
+}
+
+TEST_F_TIMEOUT(params, vf_head_id_replaces_the_first_capability_id, 120)
+{
+	static uint8_t cfg[PCI_CFG_SPACE_EXP_SIZE];
+	int vf = first_normal_vf(), full = full_vf(), n, m, i;
+	unsigned int pos[64], pos_now[64];
+	uint32_t own, full_own = 0, hdr;
+	struct layout now;
+	const char *bdf;
+	char who[8], v[16];
+
+	if (vf < 0)
+		SKIP(return, "no VF");
+	bdf = lay.vf[vf].bdf;
+	snprintf(who, sizeof(who), "vf%d", vf);
+	ASSERT_EQ(0, vpv_cfg_read(bdf, 0, cfg, sizeof(cfg)));
+	own = rd32(cfg, PCI_CFG_SPACE_SIZE);
+	n = walk(cfg, pos, 64);
+	ASSERT_LT(0, n) TH_LOG("VF %s has no extended capability", bdf);
+	if (full >= 0)
+		full_own = cfg32(lay.vf[full].bdf, PCI_CFG_SPACE_SIZE);
+
+	/* 0x3f: above PCI_EXT_CAP_ID_MAX, an ID that vfio-pci hides. */
+	ASSERT_EQ(0, apply_param("vf_head_id", "0x3f"));
+	ASSERT_EQ(0, read_layout(&now));
+	EXPECT_EQ(0x3f, now.vf_head_id);
+	ASSERT_EQ(0, vpv_cfg_read(bdf, 0, cfg, sizeof(cfg)));
+	hdr = rd32(cfg, PCI_CFG_SPACE_SIZE);
+	EXPECT_EQ((own & ~0xffffu) | 0x3f, hdr)
+		TH_LOG("VF %s header 0x%08x at 0x100, 0x%08x before: Version and Next kept",
+		       bdf, hdr, own);
+	m = walk(cfg, pos_now, 64);
+	ASSERT_EQ(n, m) TH_LOG("the rest of the chain is the same");
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(pos[i], pos_now[i]);
+	if (full >= 0)
+		EXPECT_EQ(full_own, cfg32(lay.vf[full].bdf, PCI_CFG_SPACE_SIZE))
+			TH_LOG("the full VF keeps its own");
+
+	ASSERT_EQ(0, clear_log(who));
+	ASSERT_EQ(0, put32(bdf, PCI_CFG_SPACE_SIZE, ~hdr));
+	EXPECT_EQ(hdr, cfg32(bdf, PCI_CFG_SPACE_SIZE)) TH_LOG("the header is read-only");
+	EXPECT_TRUE(logged(who, PCI_CFG_SPACE_SIZE, 4, ~hdr));
+
+	/* vfio-pci hides it: a placeholder (ID 0, version 0) anchors the chain. */
+	ASSERT_EQ(0, vpv_bind(bdf, VFIO_PCI_DRIVER));
+	ASSERT_EQ(0, vpv_vfio_config_snapshot(bdf, cfg, sizeof(cfg)));
+	EXPECT_EQ(0, vpv_ecap_find(cfg, 0x3f));
+	EXPECT_EQ(0, rd32(cfg, PCI_CFG_SPACE_SIZE) & 0xfffff);
+	if (rd32(cfg, PCI_CFG_SPACE_SIZE))
+		EXPECT_EQ(hdr & 0xffc00000, rd32(cfg, PCI_CFG_SPACE_SIZE));
+	ASSERT_EQ(0, vpv_unbind(bdf));
+
+	snprintf(v, sizeof(v), "%ld", self->vf_head_id);
+	ASSERT_EQ(0, apply_param("vf_head_id", v));
+	EXPECT_EQ(own, cfg32(bdf, PCI_CFG_SPACE_SIZE));
+}
+
+/* PRI on the PF as pf_state and its PRI capability show it. */
+static void expect_pri(struct __test_metadata *_metadata, bool on)
+{
+	unsigned int off = lay.cap[PRI].off;
+	uint32_t alloc = cfg32(pf_bdf, off + PCI_PRI_ALLOC_REQ);
+	uint32_t max = cfg32(pf_bdf, off + PCI_PRI_MAX_REQ);
+	uint32_t reqs = param("pri_reqs");
+	uint16_t ctrl = cfg16(pf_bdf, off + PCI_PRI_CTRL);
+	uint16_t sts = cfg16(pf_bdf, off + PCI_PRI_STATUS);
+
+	EXPECT_EQ(on, pf_state("pri_enabled"));
+	EXPECT_EQ(on, !!(ctrl & PCI_PRI_CTRL_ENABLE)) TH_LOG("PRI Control 0x%04x", ctrl);
+	EXPECT_EQ(!on, !!(sts & PCI_PRI_STATUS_STOPPED)) TH_LOG("PRI Status 0x%04x", sts);
+	if (on) {
+		EXPECT_EQ(reqs < max ? reqs : max, alloc)
+			TH_LOG("Outstanding Page Request Allocation, capacity %u", max);
+		EXPECT_TRUE(logged("pf", off + PCI_PRI_ALLOC_REQ, 4, alloc));
+		EXPECT_TRUE(logged("pf", off + PCI_PRI_CTRL, 2, PCI_PRI_CTRL_ENABLE));
+	}
+}
+
+TEST_F_TIMEOUT(params, pri_enable_enables_pri_on_the_pf_and_the_hooks_toggle_it, 120)
+{
+	int kmsg;
+
+	if (!lay.cap[PRI].on)
+		SKIP(return, "no PRI capability configured");
+	if (pf_state("pri_enabled") != 0)
+		SKIP(return, "PRI is already enabled on the PF (by the IOMMU driver)");
+
+	/* The hooks, on a PF whose PRI nobody enabled. */
+	ASSERT_EQ(0, clear_log("pf"));
+	ASSERT_EQ(0, fault("pri_enable", 10));
+	expect_pri(_metadata, true);
+	EXPECT_EQ(-EALREADY, fault("pri_enable", 10));
+	ASSERT_EQ(0, fault("pri_disable", 10));
+	expect_pri(_metadata, false);
+	EXPECT_EQ(-EALREADY, fault("pri_disable", 10));
+
+	/* The parameter: enabled after setup, disabled before teardown. */
+	ASSERT_EQ(0, apply_param("pri_enable", "Y"));
+	expect_pri(_metadata, true);
+	ASSERT_EQ(0, fault("pri_disable", 10));
+	expect_pri(_metadata, false);
+	ASSERT_EQ(0, fault("pri_enable", 10));
+	expect_pri(_metadata, true);
+	kmsg = vpv_kmsg_open();
+	ASSERT_LE(0, kmsg);
+	ASSERT_EQ(0, apply_param("pri_enable", self->pri_enable ? "Y" : "N"));
+	EXPECT_TRUE(vpv_kmsg_find(kmsg, "disabling the PRI that the fixture enabled"));
+	close(kmsg);
+	expect_pri(_metadata, self->pri_enable);
+}
+
 /* ---- Unload, bad parameters, reload ------------------------------------ */
 
 static int load(const char *params)
@@ -703,7 +1051,22 @@ static int unload(void)
 	return syscall(SYS_delete_module, FX_MODULE, O_NONBLOCK) ? -errno : 0;
 }
 
-TEST(unload_restores_the_pf)
+/*
+ * A fixture only to order them: the harness runs the plain TESTs first, then
+ * each FIXTURE's tests in the order of the FIXTURE()s.
+ */
+FIXTURE(reload) {
+};
+
+FIXTURE_SETUP(reload)
+{
+}
+
+FIXTURE_TEARDOWN(reload)
+{
+}
+
+TEST_F(reload, unload_restores_the_pf)
 {
 	static uint8_t cfg[PCI_CFG_SPACE_EXP_SIZE];
 	char drv[64];
@@ -727,7 +1090,7 @@ TEST(unload_restores_the_pf)
 	ASSERT_EQ(0, set_numvfs(0));
 }
 
-TEST(bad_parameters_are_refused)
+TEST_F(reload, bad_parameters_are_refused)
 {
 	char params[256], sriov_off[64];
 	const struct {
@@ -748,6 +1111,8 @@ TEST(bad_parameters_are_refused)
 		{ "vf_extcaps=0x0b@0x200", EINVAL, "is not ID[.VER]@OFFSET+LEN" },
 		{ "vf_extcaps=0x0b@0x200+0x18,0x0b@0x210+0x8", EINVAL, "overlaps another one" },
 		{ "vf_hidden=0x0ff=1", EINVAL, "vf_hidden: offset 0xff" },
+		{ "vf_device=0xffff", EINVAL, "vf_device=0xffff" },
+		{ "pri=0 pri_enable=1", EINVAL, "pri_enable=Y: needs pri=Y" },
 	};
 	unsigned int i;
 	int kmsg;
@@ -772,7 +1137,7 @@ TEST(bad_parameters_are_refused)
 	EXPECT_EQ(0, cfg32(pf_bdf, lay.cap[PASID].off)) TH_LOG("nothing was left behind");
 }
 
-TEST(reload_with_future_versions_then_apply_at_runtime)
+TEST_F(reload, reload_with_future_versions_then_apply_at_runtime)
 {
 	static uint8_t cfg[PCI_CFG_SPACE_EXP_SIZE];
 	char params[256];
@@ -821,7 +1186,7 @@ TEST(reload_with_future_versions_then_apply_at_runtime)
 	ASSERT_EQ(0, unload());
 }
 
-TEST(reload_with_the_suite_parameters)
+TEST_F(reload, reload_with_the_suite_parameters)
 {
 	const char *params = vpv_env_bdf("VPV_FIXTURE_PARAMS");
 	struct layout now;
