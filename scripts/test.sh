@@ -20,8 +20,10 @@ Runs, in order, and stops at the first failure:
 The fixture suite checks the test-only PASID/PRI PF (tools/testing/fixtures/
 vpv_pf) on both PF types, igb and nvme; the emulation suite checks the
 emulated PASID and PRI capabilities through VFIO on both.
-A VM run fails on any failed test and on any kernel report in dmesg.
-Prints the cold setup time (when this run did the setup) and the test time.
+A VM run fails on any failed test, on any skip that the standard VM should
+never have (run.sh keeps the list of expected skips, with their reasons), and
+on any kernel report in dmesg.  Prints the totals of passed, failed and
+skipped tests with every skip's reason, the cold setup time (when this run did the setup) and the test time.
 Logs and TAP output: build/test/.
 EOF
 }
@@ -81,21 +83,33 @@ log "building the kselftests"
 make -s -C tools/testing/selftests/vfio_pasid_vf KSRC="$ksrc" \
 	KHDR="$(kernel_build lean)/usr/include" OUTPUT="$results/selftests" >/dev/null
 
+# Totals over every suite run, from the "# summary:" line that run.sh prints
+# last (it fails the run itself on a failed test or an unexpected skip).
+total_pass=0 total_fail=0 total_skip=0
 run_suites() { # flavour suite...
-	local flavour=$1 suite
+	local flavour=$1 suite tap summary
 	shift
 	for suite in "$@"; do
 		log "VM ($flavour kernel): $suite suite"
+		tap=$results/$flavour-$suite.tap
 		if scripts/vm.sh --flavour "$flavour" --out "$results/$flavour-$suite" -- \
 			tools/testing/selftests/vfio_pasid_vf/run.sh --suite "$suite" \
 			--module "$results/$flavour/vfio_pasid_vf.ko" --tests "$results/selftests" \
 			--fixture "$results/$flavour/vpv_pf.ko" \
-			>"$results/$flavour-$suite.tap"; then
-			grep -E '^(not )?ok ' "$results/$flavour-$suite.tap"
+			>"$tap"; then
+			grep -E '^(not )?ok ' "$tap"
 		else
-			cat "$results/$flavour-$suite.tap"
+			cat "$tap"
 			die "$suite suite on the $flavour kernel failed: $results/$flavour-$suite/"
 		fi
+		summary=$(grep -E '^# summary: ' "$tap" | tail -n 1)
+		[[ $summary =~ pass=([0-9]+)\ fail=([0-9]+)\ skip=([0-9]+) ]] ||
+			die "$suite suite on the $flavour kernel printed no '# summary:' line ($tap)"
+		total_pass=$((total_pass + BASH_REMATCH[1]))
+		total_fail=$((total_fail + BASH_REMATCH[2]))
+		total_skip=$((total_skip + BASH_REMATCH[3]))
+		# Every skip, with its reason, so that the summary shows what did not run.
+		grep -E '^#? *ok [0-9]+ .*# SKIP' "$tap" | sed "s/^/[$flavour $suite] /" >>"$results/skips.txt" || true
 	done
 }
 
@@ -105,7 +119,8 @@ run_suites debug functional reliability fixture emulation
 
 t_test=$(($(date +%s) - t1))
 echo
-echo "All tests passed."
+echo "All tests passed: $total_pass passed, $total_fail failed, $total_skip skipped (each an expected skip, listed in $results/skips.txt):"
+[[ ! -s $results/skips.txt ]] || sed 's/^/  /' "$results/skips.txt"
 if [[ $cold -eq 1 ]]; then
 	echo "Cold setup (toolchain + kernels): $((t_setup / 60)) min $((t_setup % 60)) s"
 else

@@ -14,22 +14,37 @@ Usage: $(basename "$0") --module KO --tests DIR [--suite functional|reliability]
 Inside the test VM: finds the igb PFs and the pci-testdev, creates 2 VFs on
 the first PF (without autoprobing a VF driver), loads KO, binds VF 0 to
 vfio-pasid-vf through driver_override and runs the suite's kselftests from DIR:
-  functional   vpv_bind_test vpv_config_test  (default)
+  functional   vpv_bind_test vpv_config_test vpv_params_test  (default)
   reliability  vpv_rebind_test
 then unbinds and unloads the module, which must leave nothing behind.
 
-The emulation suite (needs --module and --fixture) runs vpv_emul_test per PF
-type with the fixture loaded: VF 0 bound to vfio-pasid-vf, VF 1 with a full
-extended config space; then reloads the module with emulate=0 and checks
-that VF 0 is byte for byte what vfio-pci shows (vpv_config_test).
+The emulation suite (needs --module and --fixture) loads the vpv_pf fixture
+per PF type, with PRI enabled on the PF, VF capabilities that vfio-pci hides
+and hidden registers; creates the VFs (igb: 3, nvme: 2; VF 1 with a full
+extended config space), binds VF 0 (on igb also VF 2) to vfio-pasid-vf and
+runs vpv_emul_test and vpv_race_test on VF 0, and on igb vpv_tenant_test on
+VF 0 and VF 2; then reloads the module with emulate=0 and checks that VF 0
+is byte for byte what vfio-pci shows (vpv_config_test).  Last, it loads the
+fixture on the igb PF with a VF Device ID on vfio-pci's denylist
+(vf_device=0x37c9), creates 1 VF and runs vpv_denylist_test on it (which
+reloads the module with disable_denylist=1 and back).
 
 The fixture suite runs vpv_fixture_test once per PF type (the first igb PF,
 then the nvme SR-IOV PF): it loads the vpv_pf fixture KO on the PF (which
 gives it PASID/PRI/ATS and its VFs extra capabilities, hidden registers and
 one full extended config space), creates 2 VFs, runs the tests, unloads the
 fixture.  --module, if given, is loaded for the whole suite (no VF is bound).
-VPV_FIXTURE_TYPES (default "igb nvme") picks the PF types.
-Prints TAP; exits non-zero if any test failed.
+VPV_FIXTURE_TYPES (default "igb nvme") picks the PF types of the fixture and
+emulation suites.
+
+Prints TAP: a line per program and per step of its own, each program's TAP
+as "# " comments, and last
+  # summary: pass=P fail=F skip=S unexpected_skip=U
+counting test cases: each case of a program (kselftest_harness), each step,
+and each program that reports no case of its own.  A skip is expected only
+if its reason is on this script's list of skips the standard VM (scripts/
+vm.sh) has, each with its justification; any other skip is unexpected.
+Exits non-zero if a test failed or a skip was unexpected.
 EOF
 }
 
@@ -51,12 +66,14 @@ elif [[ $suite == emulation ]]; then
 else
 	[[ -n $module && -n $tests ]] || { usage >&2; exit 2; }
 fi
+# vpv_denylist_test loads the module itself: give it an absolute path.
+[[ -z $module ]] || module=$(readlink -f "$module")
 
 case $suite in
-functional) progs=(vpv_bind_test vpv_config_test) ;;
+functional) progs=(vpv_bind_test vpv_config_test vpv_params_test) ;;
 reliability) progs=(vpv_rebind_test) ;;
 fixture) progs=(vpv_fixture_test) ;;
-emulation) progs=(vpv_emul_test) ;;
+emulation) progs=(vpv_emul_test vpv_race_test) ;;	# + vpv_tenant_test on igb
 *) usage >&2; exit 2 ;;
 esac
 
@@ -69,34 +86,160 @@ find_fn() { # vendor device -> BDFs in bus order
 	return 0
 }
 
+# --- results: counted per test case; every skip checked against a list ---
+
+n_pass=0 n_fail=0 n_skip=0 n_unexpected=0
+
+# The skips that the standard VM (scripts/vm.sh) has, by reason, each with
+# why it is fine there: prints the justification.  Fails for any other skip.
+expected_skip() { # reason
+	case $1 in
+	"no /sys/kernel/debug/kmemleak"*)
+		# Only where kmemleak really is absent: the debug kernel must run it.
+		[[ ! -e /sys/kernel/debug/kmemleak ]] || return 1
+		echo "the lean kernel has no CONFIG_DEBUG_KMEMLEAK; the debug kernel runs this leak check"
+		;;
+	*) return 1 ;;
+	esac
+}
+
+# count pass|fail|skip NAME [REASON]: the result of one test case.
+count() {
+	local why
+	case $1 in
+	pass) n_pass=$((n_pass + 1)) ;;
+	fail) n_fail=$((n_fail + 1)) ;;
+	skip)
+		n_skip=$((n_skip + 1))
+		if why=$(expected_skip "${3:-}"); then
+			echo "# expected skip: $2: ${3:-} ($why)"
+		else
+			n_unexpected=$((n_unexpected + 1))
+			echo "# UNEXPECTED skip: $2: ${3:-(no reason given)}"
+		fi
+		;;
+	esac
+}
+
+# step N LABEL ok|fail|skip [REASON]: TAP line N for a step of this script, one case.
+step() {
+	local n=$1 label=$2 result=$3 reason=${4:-}
+	case $result in
+	ok) echo "ok $n selftests: vfio_pasid_vf: $label" ;;
+	fail) echo "not ok $n selftests: vfio_pasid_vf: $label${reason:+ # $reason}" ;;
+	skip) echo "ok $n selftests: vfio_pasid_vf: $label # SKIP $reason" ;;
+	esac
+	case $result in
+	ok) count pass "$label" ;;
+	*) count "$result" "$label" "$reason" ;;
+	esac
+}
+
 # run_prog N LABEL COMMAND...: runs a kselftest program, its TAP as comments,
-# then TAP line N for it; fails if the program failed (exit 4 is a skip).
+# then TAP line N for it.  Counts the cases it reports ("ok N name # SKIP
+# reason" is a skip), or the program itself if it reports none (exit 4: a
+# skip).  Fails if the program failed.
 run_prog() {
-	local n=$1 label=$2 rc
+	local n=$1 label=$2 rc out line rest name reason plan_skip= last= cases=0 failed=0
 	shift 2
+	out=$(mktemp)
 	set +e
-	"$@" 2>&1 | sed 's/^/# /'
+	"$@" 2>&1 | tee "$out" | sed 's/^/# /'
 	rc=${PIPESTATUS[0]}
 	set -e
+	while IFS= read -r line; do
+		[[ -z $line ]] || last=$line
+		case $line in
+		"not ok "[0-9]*)
+			cases=$((cases + 1)) failed=$((failed + 1))
+			count fail "$label"
+			;;
+		"ok "[0-9]*" # SKIP"*)
+			cases=$((cases + 1))
+			rest=${line#ok }
+			rest=${rest#* }
+			name=${rest%% # SKIP*}
+			[[ $rest != "# SKIP"* ]] || name=
+			reason=${line#* # SKIP}
+			count skip "$label${name:+: $name}" "${reason# }"
+			;;
+		"ok "[0-9]*)
+			cases=$((cases + 1))
+			count pass "$label"
+			;;
+		"1..0 # SKIP"*)
+			plan_skip=${line#1..0 # SKIP}
+			plan_skip=${plan_skip# }
+			;;
+		esac
+	done <"$out"
+	rm -f "$out"
 	case $rc in
-	0) echo "ok $n selftests: vfio_pasid_vf: $label" ;;
-	4) echo "ok $n selftests: vfio_pasid_vf: $label # SKIP" ;;
-	*) echo "not ok $n selftests: vfio_pasid_vf: $label # exit=$rc"; return 1 ;;
+	0)
+		echo "ok $n selftests: vfio_pasid_vf: $label"
+		[[ $cases -gt 0 ]] || count pass "$label"
+		;;
+	4)
+		echo "ok $n selftests: vfio_pasid_vf: $label # SKIP${plan_skip:+ $plan_skip}"
+		[[ $cases -gt 0 ]] || count skip "$label" "${plan_skip:-exit 4 after: $last}"
+		;;
+	*)
+		echo "not ok $n selftests: vfio_pasid_vf: $label # exit=$rc"
+		[[ $failed -gt 0 ]] || count fail "$label"
+		return 1
+		;;
 	esac
+}
+
+# finish FAILED: the summary line, then exit non-zero on a failure or an unexpected skip.
+finish() {
+	echo "# summary: pass=$n_pass fail=$n_fail skip=$n_skip unexpected_skip=$n_unexpected"
+	[[ $1 -eq 0 && $n_fail -eq 0 && $n_unexpected -eq 0 ]] || exit 1
+	exit 0
+}
+
+# Binds BDF to vfio-pasid-vf through driver_override, unless it already is.
+bind_vpv() { # bdf
+	local drv=
+	[[ ! -e $sysfs/$1/driver ]] || drv=$(basename "$(readlink "$sysfs/$1/driver")")
+	[[ $drv != vfio-pasid-vf ]] || return 0
+	if [[ -n $drv ]]; then
+		echo "$1" >"$sysfs/$1/driver/unbind" || return 1
+	fi
+	echo vfio-pasid-vf >"$sysfs/$1/driver_override" || return 1
+	echo "$1" >/sys/bus/pci/drivers/vfio-pasid-vf/bind || return 1
+}
+
+# VF number I of PF.
+virtfn() { # pf i
+	basename "$(readlink "$sysfs/$1/virtfn$2")"
 }
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 
-# vpv_pf parameters per PF type: PASID/PRI/ATS fields that differ between the
-# two, VF 0 with extra capabilities and hidden registers, VF 1 full.
+# vpv_pf parameters per PF type.
 fixture_params() { # type pf
 	if [[ $suite == emulation ]]; then
-		# Defaults (PASID width 20, Exec, Priv, PRI) but: on igb, a hidden
-		# register inside the PF's PASID offset (0x1a0) so that placement must
-		# skip it; on nvme, no Exec; VF 1 full on both.
+		# Defaults (PASID width 20, Exec, Priv, PRI, PRG Response PASID
+		# Required), PRI enabled on the PF, VF 1 full, and per type:
+		# igb: a hidden register inside the PF's PASID offset (0x1a0), so
+		#   that PASID goes to the highest free offset; a hidden LAST
+		#   capability (ID 0x3f > PCI_EXT_CAP_ID_MAX: vfio-pci skips it),
+		#   at the top: the driver cannot know the length of an unknown
+		#   capability and takes it to extend to 0x1000, so anywhere lower it
+		#   would leave no room above it for the top-down placement;
+		# nvme: no Exec; a hidden FIRST capability (the header at 0x100
+		#   reads ID 0x3f: vfio-pci leaves a placeholder) followed by a VSEC
+		#   (the driver takes it to extend up to the VSEC, over the PF's PASID
+		#   and PRI offsets: both go to the highest free offset); a non-zero
+		#   hidden register;
+		# both: a hidden register with reset value 0 (RW) where the top-down
+		#   placement goes, which vpv_emul_test makes non-zero before a bind.
 		case $1 in
-		igb) echo "pf=$2 vf_hidden=0x1a4=0x12345678 vf_full=1" ;;
-		nvme) echo "pf=$2 pasid_exec=0 vf_full=1" ;;
+		igb) echo "pf=$2 pri_enable=1 vf_extcaps=0x3f@0xff0+0x10" \
+			"vf_hidden=0x1a4=0x12345678,0xfe8=0 vf_full=1" ;;
+		nvme) echo "pf=$2 pasid_exec=0 pri_enable=1 vf_head_id=0x3f" \
+			"vf_extcaps=0x0b@0x180+0x20 vf_hidden=0x300=0x5eed1e55,0xff8=0 vf_full=1" ;;
 		esac
 		return
 	fi
@@ -110,10 +253,58 @@ fixture_params() { # type pf
 	esac
 }
 
+# The programs of a PF type, and the number of VFs they need.
+type_progs() { # type
+	if [[ $suite == emulation && $1 == igb ]]; then
+		echo "${progs[*]} vpv_tenant_test"
+	else
+		echo "${progs[*]}"
+	fi
+}
+type_numvfs() { # type
+	if [[ $suite == emulation && $1 == igb ]]; then echo 3; else echo 2; fi
+}
+
+# Emulation suite, last: a VF whose Device ID is on vfio-pci's denylist
+# (QAT 8086:37c9), made by the fixture on the igb PF.  3 TAP lines from N+1.
+run_denylist() { # n pf -> sets failed
+	local n=$1 pf=$2 vf params="pf=$2 vf_device=0x37c9"
+
+	n=$((n + 1))
+	if [[ -z $pf ]]; then
+		step "$n" fixture_load_denylisted_vf skip "no igb SR-IOV PF in the VM"
+		step $((n + 1)) vpv_denylist_test skip "no igb SR-IOV PF in the VM"
+		step $((n + 2)) fixture_unload_denylisted_vf skip "no igb SR-IOV PF in the VM"
+		return
+	fi
+	# shellcheck disable=SC2086 # one word per parameter
+	if insmod "$fixture" $params && echo 0 >"$sysfs/$pf/sriov_drivers_autoprobe" &&
+		echo 1 >"$sysfs/$pf/sriov_numvfs"; then
+		vf=$(virtfn "$pf" 0)
+		step "$n" fixture_load_denylisted_vf ok
+		echo "# igb PF $pf: vpv_pf $params; VF $vf is $(<"$sysfs/$vf/vendor"):$(<"$sysfs/$vf/device")"
+		n=$((n + 1))
+		run_prog "$n" vpv_denylist_test env VPV_DENYLISTED_VF="$vf" VPV_MODULE_KO="$module" \
+			"$tests/vpv_denylist_test" || failed=1
+	else
+		step "$n" fixture_load_denylisted_vf fail
+		step $((n + 1)) vpv_denylist_test fail "no denylisted VF"
+		failed=1
+		n=$((n + 1))
+	fi
+	n=$((n + 1))
+	if rmmod vpv_pf && [[ ! -e /sys/module/vpv_pf && -e $sysfs/$pf/driver ]]; then
+		step "$n" fixture_unload_denylisted_vf ok
+	else
+		step "$n" fixture_unload_denylisted_vf fail
+		failed=1
+	fi
+}
+
 run_fixture_suite() {
-	local types type pf params prog rc n=0 failed=0 skip
+	local types type pf params prog rc n=0 failed=0 skip total=0 tprogs numvfs
 	local -A pf_of=()
-	local d
+	local d vf0 vf1 vf2
 
 	read -r -a types <<<"${VPV_FIXTURE_TYPES:-igb nvme}"
 	pf_of[igb]=$(find_fn 0x8086 0x10c9 | head -n 1)
@@ -122,58 +313,85 @@ run_fixture_suite() {
 	done
 
 	# Per type: load, the programs, (emulation: emulate=N), unload.
-	local per_type=$((${#progs[@]} + 2))
-	[[ $suite == emulation ]] && per_type=$((per_type + 1))
-	local vf0 vf1
+	for type in "${types[@]}"; do
+		read -r -a tprogs <<<"$(type_progs "$type")"
+		total=$((total + ${#tprogs[@]} + 2))
+		[[ $suite != emulation ]] || total=$((total + 1))
+	done
+	# Emulation: the denylisted VF (load, program, unload).
+	[[ $suite != emulation ]] || total=$((total + 3))
 	echo "TAP version 13"
-	echo "1..$((${#types[@]} * per_type))"
+	echo "1..$total"
 	[[ -z $module ]] || insmod "$module"
 	for type in "${types[@]}"; do
+		read -r -a tprogs <<<"$(type_progs "$type")"
+		numvfs=$(type_numvfs "$type")
 		pf=${pf_of[$type]:-}
 		params=$(fixture_params "$type" "$pf")
 		skip=
 		n=$((n + 1))
 		if [[ -z $pf ]]; then
 			skip="no $type SR-IOV PF in the VM"
-			echo "ok $n selftests: vfio_pasid_vf: fixture_load_$type # SKIP $skip"
+			step "$n" "fixture_load_$type" skip "$skip"
 		# shellcheck disable=SC2086 # one word per parameter
 		elif insmod "$fixture" $params; then
-			echo "ok $n selftests: vfio_pasid_vf: fixture_load_$type"
+			step "$n" "fixture_load_$type" ok
 			echo "# $type PF $pf: vpv_pf $params"
 		else
 			skip="the fixture did not load"
-			echo "not ok $n selftests: vfio_pasid_vf: fixture_load_$type"
+			step "$n" "fixture_load_$type" fail
 			failed=1
 		fi
 		if [[ -z $skip ]]; then
 			echo 0 >"$sysfs/$pf/sriov_drivers_autoprobe"
-			echo 2 >"$sysfs/$pf/sriov_numvfs" || echo "# $type: could not create VFs"
+			echo "$numvfs" >"$sysfs/$pf/sriov_numvfs" || echo "# $type: could not create $numvfs VFs"
 		fi
-		vf0= vf1=
+		vf0= vf1= vf2=
 		if [[ -z $skip && $suite == emulation ]]; then
-			vf0=$(basename "$(readlink "$sysfs/$pf/virtfn0")")
-			vf1=$(basename "$(readlink "$sysfs/$pf/virtfn1")")
-			echo vfio-pasid-vf >"$sysfs/$vf0/driver_override"
-			echo "$vf0" >/sys/bus/pci/drivers/vfio-pasid-vf/bind
-			echo "# VF $vf0 bound to vfio-pasid-vf; full VF $vf1"
+			vf0=$(virtfn "$pf" 0)
+			vf1=$(virtfn "$pf" 1)
+			[[ $numvfs -lt 3 ]] || vf2=$(virtfn "$pf" 2)
+			echo "# VF 0 $vf0 (bound to vfio-pasid-vf), full VF 1 $vf1${vf2:+, VF 2 $vf2 (bound to vfio-pasid-vf)}"
 		fi
-		for prog in "${progs[@]}"; do
+		for prog in "${tprogs[@]}"; do
 			n=$((n + 1))
 			if [[ -n $skip ]]; then
-				echo "ok $n selftests: vfio_pasid_vf: $prog ($type) # SKIP $skip"
+				step "$n" "$prog ($type)" skip "$skip"
 				continue
 			fi
-			run_prog "$n" "$prog ($type)" env VPV_FIXTURE_PF="$pf" VPV_FIXTURE_KO="$fixture" \
-				VPV_FIXTURE_PARAMS="$params" VFIO_SELFTESTS_BDF="$vf0" VPV_PF="$pf" \
-				VPV_VF_INDEX=0 VPV_FULL_VF="$vf1" "$tests/$prog" || failed=1
+			# Each program finds its VFs bound, whatever the one before left.
+			if [[ $suite == emulation ]] &&
+				! { bind_vpv "$vf0" && { [[ -z $vf2 ]] || bind_vpv "$vf2"; }; }; then
+				step "$n" "$prog ($type)" fail "could not bind the VFs to vfio-pasid-vf"
+				failed=1
+				continue
+			fi
+			case $prog in
+			vpv_race_test)
+				run_prog "$n" "$prog ($type)" env VFIO_SELFTESTS_BDF="$vf0" \
+					VPV_RACE_SECONDS=10 "$tests/$prog" || failed=1
+				;;
+			vpv_tenant_test)
+				run_prog "$n" "$prog ($type)" env VPV_PF="$pf" VPV_VF_A="$vf0" \
+					VPV_VF_B="$vf2" VPV_VF_A_INDEX=0 VPV_VF_B_INDEX=2 \
+					"$tests/$prog" || failed=1
+				;;
+			*)
+				run_prog "$n" "$prog ($type)" env VPV_FIXTURE_PF="$pf" \
+					VPV_FIXTURE_KO="$fixture" VPV_FIXTURE_PARAMS="$params" \
+					VFIO_SELFTESTS_BDF="$vf0" VPV_PF="$pf" VPV_VF_INDEX=0 \
+					VPV_FULL_VF="$vf1" "$tests/$prog" || failed=1
+				;;
+			esac
 		done
 		# emulate=N: the same VF is byte for byte what vfio-pci shows, PASID PF or not.
 		if [[ $suite == emulation ]]; then
 			n=$((n + 1))
 			if [[ -n $skip ]]; then
-				echo "ok $n selftests: vfio_pasid_vf: emulate_off_matches_vfio_pci ($type) # SKIP $skip"
+				step "$n" "emulate_off_matches_vfio_pci ($type)" skip "$skip"
 			else
 				set +e
+				bind_vpv "$vf0"
 				echo "$vf0" >"$sysfs/$vf0/driver/unbind"
 				rmmod vfio_pasid_vf && insmod "$module" emulate=0 &&
 					VFIO_SELFTESTS_BDF=$vf0 "$tests/vpv_config_test" 2>&1 | sed 's/^/# /'
@@ -182,9 +400,9 @@ run_fixture_suite() {
 				rmmod vfio_pasid_vf && insmod "$module"
 				set -e
 				if [[ $rc -eq 0 ]]; then
-					echo "ok $n selftests: vfio_pasid_vf: emulate_off_matches_vfio_pci ($type)"
+					step "$n" "emulate_off_matches_vfio_pci ($type)" ok
 				else
-					echo "not ok $n selftests: vfio_pasid_vf: emulate_off_matches_vfio_pci ($type)"
+					step "$n" "emulate_off_matches_vfio_pci ($type)" fail
 					failed=1
 				fi
 			fi
@@ -192,16 +410,17 @@ run_fixture_suite() {
 		# Unloading restores the PF: its driver is back, without the overlay.
 		n=$((n + 1))
 		if [[ -n $skip ]]; then
-			echo "ok $n selftests: vfio_pasid_vf: fixture_unload_$type # SKIP $skip"
+			step "$n" "fixture_unload_$type" skip "$skip"
 		elif rmmod vpv_pf && [[ ! -e /sys/module/vpv_pf && -e $sysfs/$pf/driver ]]; then
-			echo "ok $n selftests: vfio_pasid_vf: fixture_unload_$type"
+			step "$n" "fixture_unload_$type" ok
 		else
-			echo "not ok $n selftests: vfio_pasid_vf: fixture_unload_$type"
+			step "$n" "fixture_unload_$type" fail
 			failed=1
 		fi
 	done
+	[[ $suite != emulation ]] || run_denylist "$n" "${pf_of[igb]:-}"
 	[[ -z $module ]] || rmmod vfio_pasid_vf
-	exit $failed
+	finish $failed
 }
 [[ $suite != fixture && $suite != emulation ]] || run_fixture_suite
 
@@ -213,7 +432,7 @@ pf2=${pfs[1]:-}
 
 echo 0 >"$sysfs/$pf/sriov_drivers_autoprobe"
 echo 2 >"$sysfs/$pf/sriov_numvfs"
-vf=$(basename "$(readlink "$sysfs/$pf/virtfn0")")
+vf=$(virtfn "$pf" 0)
 
 insmod "$module"
 echo vfio-pasid-vf >"$sysfs/$vf/driver_override"
@@ -234,9 +453,9 @@ done
 n=$((n + 1))
 if echo "$vf" >"$sysfs/$vf/driver/unbind" && rmmod vfio_pasid_vf &&
 	[[ ! -e /sys/bus/pci/drivers/vfio-pasid-vf && ! -e /sys/module/vfio_pasid_vf ]]; then
-	echo "ok $n selftests: vfio_pasid_vf: module_unbind_and_unload"
+	step "$n" module_unbind_and_unload ok
 else
-	echo "not ok $n selftests: vfio_pasid_vf: module_unbind_and_unload"
+	step "$n" module_unbind_and_unload fail
 	failed=1
 fi
-exit $failed
+finish $failed

@@ -181,6 +181,64 @@ bool vpv_kmsg_find(int fd, const char *needle)
 	return false;
 }
 
+/* The message of a /dev/kmsg record: after "LEVEL,SEQ,TIME,FLAGS;", up to its end of line. */
+static const char *kmsg_message(char *rec)
+{
+	char *msg = strchr(rec, ';'), *nl;
+
+	if (!msg)
+		return NULL;
+	msg++;
+	nl = strchr(msg, '\n');
+	if (nl)
+		*nl = '\0';
+	return msg;
+}
+
+static int kmsg_count(int fd, const char *needle, bool at_start)
+{
+	char rec[4096];
+	const char *msg, *colon, *sp;
+	int n = 0;
+	ssize_t len;
+
+	while ((len = read(fd, rec, sizeof(rec) - 1)) > 0 || (len < 0 && errno == EPIPE)) {
+		if (len <= 0)
+			continue;
+		rec[len] = '\0';
+		msg = kmsg_message(rec);
+		if (!msg)
+			continue;
+		if (!at_start) {
+			n += !!strstr(msg, needle);
+			continue;
+		}
+		if (!strncmp(msg, needle, strlen(needle))) {
+			n++;
+			continue;
+		}
+		/* "vfio_pasid_vf: " or "vfio-pasid-vf 0000:01:10.0: ": at most one space. */
+		colon = strstr(msg, ": ");
+		if (!colon)
+			continue;
+		sp = memchr(msg, ' ', colon - msg);
+		if ((!sp || !memchr(sp + 1, ' ', colon - sp - 1)) &&
+		    !strncmp(colon + 2, needle, strlen(needle)))
+			n++;
+	}
+	return n;
+}
+
+int vpv_kmsg_count(int fd, const char *needle)
+{
+	return kmsg_count(fd, needle, false);
+}
+
+int vpv_kmsg_count_starting(int fd, const char *prefix)
+{
+	return kmsg_count(fd, prefix, true);
+}
+
 int vpv_file_read(const char *path, char *buf, size_t len)
 {
 	ssize_t n;
@@ -243,6 +301,36 @@ unsigned int vpv_ecap_find(const uint8_t *cfg, uint16_t id)
 	return 0;
 }
 
+int vpv_placement(const char *bdf, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio_pasid_vf/placement", bdf);
+	return vpv_file_read(path, buf, len);
+}
+
+int vpv_fixture_fault(const char *cmd)
+{
+	const char *path = VPV_FIXTURE_DEBUGFS "/fault";
+	char want[64], status[128];
+	int i, ret, rc;
+
+	ret = vpv_file_write(path, cmd);
+	if (ret)
+		return ret;
+	/* "running CMD" until it ends, then "done CMD RC". */
+	snprintf(want, sizeof(want), "done %s ", cmd);
+	for (i = 0; i < 6000; i++) {
+		ret = vpv_file_read(path, status, sizeof(status));
+		if (ret < 0)
+			return ret;
+		if (!strncmp(status, want, strlen(want)))
+			return sscanf(status + strlen(want), "%d", &rc) == 1 ? rc : -EPROTO;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
 int vpv_kmemleak_reports(void)
 {
 	char line[512];
@@ -260,4 +348,30 @@ int vpv_kmemleak_reports(void)
 	}
 	fclose(f);
 	return n;
+}
+
+unsigned int vpv_sysfs_hex(const char *bdf, const char *file)
+{
+	char path[PATH_MAX], buf[32];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, file);
+	if (vpv_file_read(path, buf, sizeof(buf)) <= 0)
+		return ~0u;
+	return strtoul(buf, NULL, 16);
+}
+
+int vpv_iommu_pasid_width(const char *bdf)
+{
+	unsigned long long ecap;
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu/intel-iommu/ecap", bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%llx", &ecap) != 1)
+		ecap = 0;
+	fclose(f);
+	return ((ecap >> 35) & 0x1f) + 1;
 }

@@ -48,6 +48,20 @@ int vpv_kmsg_open(void);
 bool vpv_kmsg_find(int fd, const char *needle);
 
 /*
+ * Number of records logged since vpv_kmsg_open() (or the previous call on
+ * @fd) whose message contains @needle.  Records a flood overwrote before they
+ * were read are not counted.
+ */
+int vpv_kmsg_count(int fd, const char *needle);
+
+/*
+ * Number of such records whose message starts with @prefix, after the
+ * prefix the kernel's print helpers add: "vfio_pasid_vf: " (pr_*) or
+ * "vfio-pasid-vf 0000:01:10.0: " (dev_*).
+ */
+int vpv_kmsg_count_starting(int fd, const char *prefix);
+
+/*
  * Config space through sysfs (/sys/bus/pci/devices/BDF/config; root sees all
  * 4K): read or write @len bytes at @off.  0 or -errno.  Writes go through the
  * PCI core's user accessors, like setpci.
@@ -67,6 +81,26 @@ int vpv_file_read(const char *path, char *buf, size_t len);
 /* Write @val to a (sysfs, debugfs) file.  0 or the write's -errno. */
 int vpv_file_write(const char *path, const char *val);
 
+/*
+ * The driver's table of administrator offsets (a driver attribute): write one
+ * entry "KEY[,pasid=OFF|auto][,pri=OFF|auto]" (KEY: a VF BDF or VVVV:DDDD),
+ * or KEY alone to delete it; read one line per entry.
+ */
+#define VPV_OFFSETS "/sys/bus/pci/drivers/" VPV_DRIVER "/offsets"
+
+/* What the driver says about the emulated capabilities of @bdf (its placement file). */
+int vpv_placement(const char *bdf, char *buf, size_t len);
+
+/* The vpv_pf test fixture's debugfs directory. */
+#define VPV_FIXTURE_DEBUGFS "/sys/kernel/debug/vpv_pf"
+
+/*
+ * Run the fixture's fault hook @cmd ("pasid_disable", "vf_offline 0", ...)
+ * and wait for it (it runs asynchronously): the hook's result (0 or -errno),
+ * or the -errno of writing or reading the fault file, or -ETIMEDOUT after 60 s.
+ */
+int vpv_fixture_fault(const char *cmd);
+
 /* kmemleak (debug kernel): its debugfs file, absent without CONFIG_DEBUG_KMEMLEAK. */
 #define VPV_KMEMLEAK "/sys/kernel/debug/kmemleak"
 
@@ -76,5 +110,17 @@ int vpv_file_write(const char *path, const char *val);
  * the file cannot be read.
  */
 int vpv_kmemleak_reports(void);
+
+/*
+ * A hex sysfs attribute of @bdf (/sys/bus/pci/devices/BDF/FILE, e.g. "vendor"),
+ * or ~0u if it cannot be read.
+ */
+unsigned int vpv_sysfs_hex(const char *bdf, const char *file);
+
+/*
+ * Max PASID Width the IOMMU of @bdf supports: Intel VT-d ECAP.PSS + 1, from
+ * sysfs; -1 without an intel-iommu.
+ */
+int vpv_iommu_pasid_width(const char *bdf);
 
 #endif /* VPV_SELFTEST_H */
