@@ -83,12 +83,18 @@ QEMU_DEVICES="-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,
 mem=2G
 [[ $flavour == debug ]] && mem=4G
 
+# no5lvl: 4-level paging.  TCG's CPU has LA57, and on 7.3 a KASAN kernel with
+# 5-level paging reports a false "wild-memory-access" when an interrupt lands
+# while identify_cpu() re-detects boot_cpu_data: it zeroes x86_capability, so
+# until alternatives are patched pgtable_l5_enabled() reads LA57 as clear and
+# KASAN_SHADOW_START (built on __VIRTUAL_MASK_SHIFT) excludes the 5-level
+# direct map (seen once, at 0.006 s of a debug boot, in handle_edge_irq()).
 boot() {
 	log "booting the $flavour kernel ($(basename "$(readlink -f "$kbuild")")), output in $out"
 	set +e
 	timeout --foreground 20m vng --run "$image" $accel --disable-microvm --cpus 2 --memory "$mem" \
 		--rwdir "$out" --verbose \
-		--append="intel_iommu=on,sm_on iommu.strict=1 panic_on_warn=0 loglevel=6 nohz=off panic=10" \
+		--append="intel_iommu=on,sm_on iommu.strict=1 panic_on_warn=0 loglevel=6 nohz=off panic=10 no5lvl" \
 		--qemu-opts="$QEMU_DEVICES" \
 		--exec "bash $out/guest.sh" >"$out/console" 2>&1
 	vng_rc=$?
