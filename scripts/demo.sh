@@ -17,7 +17,8 @@ SR-IOV PF) and in it:
   device has them), creates 2 VFs, loads the module, binds VF 0 through
   driver_override, and prints the PF's capabilities, the VF's extended
   capabilities as VFIO shows them to a VMM (vpv-cfgdump), the placement,
-  and what the driver logged.
+  the same after an administrator pins the PASID capability at 0x400, and
+  what the driver logged.
 EOF
 }
 
@@ -30,8 +31,9 @@ if [[ ${1:-} == --guest ]]; then
 	sysfs=/sys/bus/pci/devices
 	pf=$(find_pci_fn 0x8086 0x10c9)
 	[[ -n $pf ]] || die "no igb PF in the VM"
-	echo "== PF $pf: the vpv_pf fixture adds PASID and PRI (test only)"
-	insmod "$fixture" pf="$pf"
+	echo "== PF $pf: the vpv_pf fixture adds PASID and PRI (test only), and enables"
+	echo "   PRI on the PF as an IOMMU driver that handles its page requests would"
+	insmod "$fixture" pf="$pf" pri_enable=1
 	echo "== PF $pf: creating 2 VFs (no VF driver autoprobe)"
 	echo 0 >"$sysfs/$pf/sriov_drivers_autoprobe"
 	echo 2 >"$sysfs/$pf/sriov_numvfs"
@@ -46,6 +48,11 @@ if [[ ${1:-} == --guest ]]; then
 	lspci -vvv -s "$pf" | grep -E -A2 '^\s+Capabilities: \[[0-9a-f]{3}.*(PASID|Page Request)' || true
 	echo "== VF $vf as a VMM sees it through VFIO:"
 	"$dump" "$vf"
+	echo "== placement: $(cat "$sysfs/$vf/vfio_pasid_vf/placement")"
+	echo "== an administrator pins PASID at 0x400 for this VF (for migration), then a VMM opens it:"
+	echo "$vf,pasid=0x400" >/sys/bus/pci/drivers/vfio-pasid-vf/offsets
+	echo "   /sys/bus/pci/drivers/vfio-pasid-vf/offsets: $(cat /sys/bus/pci/drivers/vfio-pasid-vf/offsets)"
+	"$dump" "$vf" | grep -E 'Process Address Space|Page Request' || true
 	echo "== placement: $(cat "$sysfs/$vf/vfio_pasid_vf/placement")"
 	echo "== dmesg from the driver:"
 	dmesg | grep -E 'vfio-pasid-vf [0-9a-f]{4}:|vfio_pasid_vf: ' || true
