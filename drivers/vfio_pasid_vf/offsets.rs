@@ -20,7 +20,10 @@ use core::fmt::{
     Write, //
 };
 
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    str::BStr, //
+};
 
 use crate::emu::{
     PCI_CFG_SPACE_EXP_SIZE,
@@ -180,7 +183,7 @@ pub(crate) unsafe fn init(param: &CStr) -> Result {
         let entry = parse_entry(entry).inspect_err(|_| {
             pr_err!(
                 "offsets: bad module parameter entry '{}': want KEY[,pasid=OFF|auto][,pri=OFF|auto] (-EINVAL)\n",
-                Text::new(entry)
+                BStr::from_bytes(entry.trim_ascii())
             )
         })?;
         table
@@ -193,24 +196,6 @@ pub(crate) unsafe fn init(param: &CStr) -> Result {
 /// The administrator's offsets for `pdev`, as they are now.
 pub(crate) fn lookup(pdev: &PciDev) -> AdminOffsets {
     TABLE.lock().lookup(pdev)
-}
-
-/// Bytes as text, for logging what an administrator wrote.
-struct Text<'a>(&'a [u8]);
-
-impl<'a> Text<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Self(bytes.trim_ascii())
-    }
-}
-
-impl kernel::fmt::Display for Text<'_> {
-    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
-        match core::str::from_utf8(self.0) {
-            Ok(text) => f.write_str(text),
-            Err(_) => f.write_str("(not UTF-8)"),
-        }
-    }
 }
 
 /// Parses a hex number of 1 to `max_digits` digits.
@@ -322,7 +307,7 @@ extern "C" fn vpv_offsets_store(buf: *const c_char, count: usize) -> isize {
         .inspect_err(|_| {
             pr_err!(
                 "offsets: '{}': want KEY[,pasid=OFF|auto][,pri=OFF|auto], KEY a VF's DDDD:BB:DD.F or a VVVV:DDDD vendor:device, OFF dword aligned in 0x100..0xffc (-EINVAL)\n",
-                Text::new(input)
+                BStr::from_bytes(input.trim_ascii())
             )
         })
         .and_then(|entry| {
