@@ -15,7 +15,7 @@
 use core::ops::Range;
 
 use super::{
-    layout::{
+    place::{
         Link,
         Placement, //
     },

@@ -14,8 +14,11 @@
 //! - [`regs`]: the register model, one small table of [`Reg`] per capability (in the
 //!   spirit of the `perm_bits` of `drivers/vfio/pci/vfio_pci_config.c`) plus the few side
 //!   effects (PRI Enable, PRI Reset, Stopped);
-//! - [`layout`]: walking extended capability chains and choosing where the emulated
-//!   capabilities go ([`place`]);
+//! - [`chain`]: walking an extended capability chain ([`walk`]) and the length of each
+//!   capability in it;
+//! - [`place`](mod@place): the placement policy, which chooses where the emulated
+//!   capabilities go ([`place()`]): the rules in order, and the scan for a free offset
+//!   that neither a capability nor a hardware register uses;
 //! - [`access`]: the per-VF [`Emulation`], which classifies, merges and splits the
 //!   configuration accesses of userspace.
 //!
@@ -23,10 +26,11 @@
 //!
 //! 1. When the VF is bound, sample its raw extended configuration space (before any
 //!    reset). When the device is opened, read the PF's capabilities into [`PfPasid`] and
-//!    [`PfPri`], call [`place`] with closures reading the VF's raw configuration space,
-//!    the sample taken at bind, and vfio-pci's virtualised view, log the [`Placement`]
-//!    (it implements `Display`) and build an [`Emulation`]. If [`Emulation::is_empty`],
-//!    take the plain vfio-pci path for every access.
+//!    [`PfPri`], call [`place()`] with closures reading the VF's raw configuration space,
+//!    the sample taken at bind, and vfio-pci's virtualised view (it walks the chains
+//!    itself: the glue needs nothing from [`chain`]), log the [`Placement`] (it
+//!    implements `Display`) and build an [`Emulation`]. If [`Emulation::is_empty`], take
+//!    the plain vfio-pci path for every access.
 //! 2. On a read of `[pos, pos + len)`: [`Emulation::classify`]; [`Access::Real`] goes to
 //!    vfio-pci alone; [`Access::Mixed`] reads the range from vfio-pci, then lets
 //!    [`Emulation::read`] overwrite the emulated bytes; [`Access::Emulated`] calls
@@ -53,7 +57,8 @@
 )]
 
 pub mod access;
-pub mod layout;
+pub mod chain;
+pub mod place;
 pub mod regs;
 
 // The glue uses a subset of these, the host tests all of them.
@@ -65,12 +70,15 @@ pub use access::{
     WriteEffects, //
 };
 #[allow(unused_imports)]
-pub use layout::{
-    place,
+pub use chain::{
     walk,
-    CapPlacement,
     Chain,
-    ExtCap,
+    ExtCap, //
+};
+#[allow(unused_imports)]
+pub use place::{
+    place,
+    CapPlacement,
     Link,
     Outcome,
     Placement,
@@ -154,7 +162,8 @@ pub const PCI_PASID_CAP_EXEC: u16 = 0x0002;
 pub const PCI_PASID_CAP_PRIV: u16 = 0x0004;
 /// PASID Capability: Max PASID Width, bits 12:8.
 pub const PCI_PASID_CAP_WIDTH: u16 = 0x1f00;
-/// PASID Capability: shift of Max PASID Width.
+/// PASID Capability: shift of Max PASID Width ([`PCI_PASID_CAP_WIDTH`]). Not in
+/// `pci_regs.h`, hence no `PCI_` prefix.
 pub const PASID_CAP_WIDTH_SHIFT: u32 = 8;
 /// PASID Control register (16 bit).
 pub const PCI_PASID_CTRL: u16 = 0x06;
@@ -190,7 +199,7 @@ pub const PCI_PRI_ALLOC_REQ: u16 = 0x0c;
 /// Size of the Page Request Extended Capability.
 pub const PCI_EXT_CAP_PRI_SIZEOF: u16 = 0x10;
 
-/// Capability ID, bits 15:0 of an Extended Capability Header.
+/// Capability ID, bits 15:0 of an Extended Capability Header (Linux's `PCI_EXT_CAP_ID`).
 pub const fn ext_cap_id(header: u32) -> u16 {
     (header & 0xffff) as u16
 }
