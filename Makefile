@@ -26,10 +26,20 @@ RUST_SOURCES := $(shell find drivers rust host fuzz/fuzz_targets -name '*.rs' ! 
 
 all: modules
 
-# Objects built against one kernel tree must not be linked against another
-# (struct layouts differ), so switching KDIR cleans first.
+# What the module needs of the kernel it is built for.  CONFIG_IOMMUFD: without
+# it the vfio_iommufd_physical_*() callbacks that the module's vfio_device_ops
+# name are NULL macros, and iommufd (cdev) users could not attach the device.
+# CONFIG_PCI_IOV: the driver takes VFs only, and reads their PF.
+KCONFIG_NEEDED := CONFIG_RUST CONFIG_VFIO_PCI_CORE CONFIG_IOMMUFD CONFIG_PCI_IOV
+
 modules:
 	@test -f $(KDIR)/Module.symvers || { echo "KDIR=$(KDIR) is not a built kernel tree; run 'make setup' or pass KDIR=" >&2; exit 1; }
+	@for opt in $(KCONFIG_NEEDED); do \
+		grep -Eq "^$$opt=(y|m)$$" $(KDIR)/.config || { \
+			echo "KDIR=$(KDIR): the module needs $$opt=y (or =m), which this kernel does not have" >&2; exit 1; }; \
+	done
+	@# Objects built against one kernel tree must not be linked against another
+	@# (struct layouts differ), so switching KDIR cleans first.
 	@if [ -f $(KDIR_STAMP) ] && [ "$$(cat $(KDIR_STAMP))" != "$(realpath $(KDIR))" ]; then \
 		echo "KDIR changed: cleaning objects built for $$(cat $(KDIR_STAMP))"; \
 		$(KMAKE) clean >/dev/null; fi

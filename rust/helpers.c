@@ -22,27 +22,6 @@ void vpv_vfio_put_device(struct vfio_device *vdev)
 	vfio_put_device(vdev);
 }
 
-/* is_virtfn and is_physfn are bitfields that share a word with others. */
-bool vpv_pci_is_virtfn(const struct pci_dev *pdev)
-{
-	return pdev->is_virtfn;
-}
-
-bool vpv_pci_is_physfn(const struct pci_dev *pdev)
-{
-	return pdev->is_physfn;
-}
-
-bool vpv_pci_pasid_enabled(const struct pci_dev *pdev)
-{
-	return pdev->pasid_enabled;
-}
-
-struct pci_dev *vpv_pci_physfn(struct pci_dev *pdev)
-{
-	return pci_physfn(pdev);
-}
-
 /* dev->iommu is the IOMMU core's; max_pasids is set when the device is probed. */
 u32 vpv_dev_max_pasids(const struct device *dev)
 {

@@ -13,10 +13,6 @@
 void vpv_dev_set_drvdata(struct device *dev, void *data);
 void *vpv_dev_get_drvdata(const struct device *dev);
 void vpv_vfio_put_device(struct vfio_device *vdev);
-bool vpv_pci_is_virtfn(const struct pci_dev *pdev);
-bool vpv_pci_is_physfn(const struct pci_dev *pdev);
-bool vpv_pci_pasid_enabled(const struct pci_dev *pdev);
-struct pci_dev *vpv_pci_physfn(struct pci_dev *pdev);
 u32 vpv_dev_max_pasids(const struct device *dev);
 const struct vfio_pci_device_ops *vpv_vfio_pci_dev_ops(void);
 

@@ -7,31 +7,46 @@
 //! that PASID and PRI work for it. This driver binds to VFs through `driver_override` and
 //! otherwise behaves exactly like vfio-pci.
 //!
-//! Layout:
-//! - [`emu`]: the emulation core (register models, placement, access merging), free of
-//!   kernel types so that the host builds it too, for `cargo test` and fuzzing;
-//! - [`vf`]: the per-device policy and the glue between the core and vfio-pci;
+//! Layout, one file per concern:
+//! - [`vf`]: which functions the driver takes, and what an open presents (the VF policy);
+//! - [`config`]: the config-space accesses of userspace, split between the emulation and
+//!   vfio-pci;
+//! - [`attrs`]: the sysfs attributes (declared in `sysfs.c`);
 //! - [`offsets`]: the administrator's offsets, kept by the driver for VFs not bound yet;
 //! - [`params`]: the module parameters (declared in `params.c`);
-//! - `rust/vfio_pci_core.rs`: the safe wrapper over vfio_pci_core;
-//! - `rust/bindings.rs`: bindings generated at build time from the kernel tree.
+//! - [`emu`]: the emulation core (register models, chain walk, placement, access merging),
+//!   free of kernel types so that the host builds it too, for `cargo test` and fuzzing.
+//!
+//! In `rust/`, the safe layer over C, written as kernel crate modules would be:
+//! - [`vfio`]: the VFIO device file's user buffers; [`vfio::pci`]: the vfio hooks of a
+//!   variant driver (`Operations`) and the device; [`vfio::pci::driver`]: its `pci_driver`;
+//! - [`pci_ext`] (`pci.rs`): what the kernel crate's `pci::Device` lacks (SR-IOV, PF config
+//!   reads, PASID/PRI state);
+//! - [`sysfs`]: the buffers and groups of sysfs attributes;
+//! - `bindings.rs`: bindings generated at build time from the kernel tree.
 
 use kernel::{
     prelude::*,
     InPlaceModule, //
 };
 
+mod attrs;
 #[path = "../../rust/bindings.rs"]
 mod bindings;
+mod config;
 // The emulation core is also a host library (`cargo test`, fuzzing): its API is `pub`, and
 // the host tests use parts of it that the driver does not.
 #[allow(dead_code, unreachable_pub)]
 mod emu;
 mod offsets;
 mod params;
+#[path = "../../rust/pci.rs"]
+mod pci_ext;
+#[path = "../../rust/sysfs.rs"]
+mod sysfs;
 mod vf;
-#[path = "../../rust/vfio_pci_core.rs"]
-mod vfio_pci_core;
+#[path = "../../rust/vfio.rs"]
+mod vfio;
 
 module! {
     type: VfioPasidVf,
@@ -44,7 +59,7 @@ module! {
 #[pin_data]
 struct VfioPasidVf {
     #[pin]
-    _driver: vfio_pci_core::Registration<vf::PasidVf>,
+    _driver: vfio::pci::driver::Registration<vf::PasidVf>,
 }
 
 impl InPlaceModule for VfioPasidVf {
@@ -55,7 +70,7 @@ impl InPlaceModule for VfioPasidVf {
         try_pin_init!(Self {
             _driver <- {
                 table?;
-                vfio_pci_core::Registration::new(c"vfio-pasid-vf", module)
+                vfio::pci::driver::Registration::new(c"vfio-pasid-vf", module)
             },
         })
     }

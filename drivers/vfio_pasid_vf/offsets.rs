@@ -21,6 +21,7 @@ use core::fmt::{
 };
 
 use kernel::{
+    pci,
     prelude::*,
     str::BStr, //
 };
@@ -29,10 +30,7 @@ use crate::emu::{
     PCI_CFG_SPACE_EXP_SIZE,
     PCI_CFG_SPACE_SIZE, //
 };
-use crate::vfio_pci_core::{
-    PciDev,
-    SysfsBuf, //
-};
+use crate::sysfs::SysfsBuf;
 
 /// Most entries the table holds; a write beyond it fails with `-ENOSPC`.
 const MAX_ENTRIES: usize = 32;
@@ -142,10 +140,10 @@ impl Table {
     }
 
     /// The offsets for `pdev`: its address entry, else its vendor:device entry, else none.
-    fn lookup(&self, pdev: &PciDev) -> AdminOffsets {
-        let bdf = parse_bdf(pdev.as_dev().name().to_bytes()).ok();
+    fn lookup(&self, pdev: &pci::Device) -> AdminOffsets {
+        let bdf = parse_bdf(pdev.as_ref().name().to_bytes()).ok();
         let id = Key::Id {
-            vendor: pdev.vendor_id(),
+            vendor: pdev.vendor_id().as_raw(),
             device: pdev.device_id(),
         };
         let find = |key: Key| {
@@ -182,19 +180,19 @@ pub(crate) unsafe fn init(param: &CStr) -> Result {
     {
         let entry = parse_entry(entry).inspect_err(|_| {
             pr_err!(
-                "offsets: bad module parameter entry '{}': want KEY[,pasid=OFF|auto][,pri=OFF|auto] (-EINVAL)\n",
+                "offsets: bad module parameter entry '{}': want KEY[,pasid=OFF|auto][,pri=OFF|auto]\n",
                 BStr::from_bytes(entry.trim_ascii())
             )
         })?;
         table
             .set(entry)
-            .inspect_err(|_| pr_err!("offsets: more than {} entries (-ENOSPC)\n", MAX_ENTRIES))?;
+            .inspect_err(|_| pr_err!("offsets: more than {} entries\n", MAX_ENTRIES))?;
     }
     Ok(())
 }
 
 /// The administrator's offsets for `pdev`, as they are now.
-pub(crate) fn lookup(pdev: &PciDev) -> AdminOffsets {
+pub(crate) fn lookup(pdev: &pci::Device) -> AdminOffsets {
     TABLE.lock().lookup(pdev)
 }
 
@@ -284,42 +282,25 @@ fn parse_entry(text: &[u8]) -> Result<Entry> {
     Ok(Entry { key, offsets })
 }
 
-/// `show` of the driver's `offsets` attribute: one entry per line.
-#[no_mangle]
-extern "C" fn vpv_offsets_show(buf: *mut c_char) -> isize {
-    // SAFETY: The driver core calls `show` with a `PAGE_SIZE` buffer.
-    let mut out = unsafe { SysfsBuf::from_raw(buf) };
+/// Writes the table, one entry per line (the driver's `offsets` attribute).
+pub(crate) fn show(out: &mut SysfsBuf<'_>) -> Result {
     let table = TABLE.lock();
     for entry in table.entries.iter().flatten() {
-        if writeln!(out, "{entry}").is_err() {
-            return EOVERFLOW.to_errno() as isize;
-        }
+        writeln!(out, "{entry}").map_err(|_| EOVERFLOW)?;
     }
-    out.len()
+    Ok(())
 }
 
-/// `store` of the driver's `offsets` attribute: one entry.
-#[no_mangle]
-extern "C" fn vpv_offsets_store(buf: *const c_char, count: usize) -> isize {
-    // SAFETY: The driver core calls `store` with `count` readable bytes at `buf`.
-    let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
-    let done = parse_entry(input)
-        .inspect_err(|_| {
-            pr_err!(
-                "offsets: '{}': want KEY[,pasid=OFF|auto][,pri=OFF|auto], KEY a VF's DDDD:BB:DD.F or a VVVV:DDDD vendor:device, OFF dword aligned in 0x100..0xffc (-EINVAL)\n",
-                BStr::from_bytes(input.trim_ascii())
-            )
-        })
-        .and_then(|entry| {
-            TABLE.lock().set(entry).inspect_err(|_| {
-                pr_err!(
-                    "offsets: the table holds {} entries already (-ENOSPC)\n",
-                    MAX_ENTRIES
-                )
-            })
-        });
-    match done {
-        Ok(()) => isize::try_from(count).unwrap_or(isize::MAX),
-        Err(e) => e.to_errno() as isize,
-    }
+/// Sets or deletes the entry `input` (a write to the driver's `offsets` attribute).
+pub(crate) fn store(input: &[u8]) -> Result {
+    let entry = parse_entry(input).inspect_err(|_| {
+        pr_err!(
+            "offsets: bad entry '{}': want KEY[,pasid=OFF|auto][,pri=OFF|auto], KEY a VF's DDDD:BB:DD.F or a VVVV:DDDD vendor:device, OFF dword aligned in 0x100..0xffc\n",
+            BStr::from_bytes(input.trim_ascii())
+        )
+    })?;
+    TABLE
+        .lock()
+        .set(entry)
+        .inspect_err(|_| pr_err!("offsets: the table is full ({} entries)\n", MAX_ENTRIES))
 }

@@ -5,7 +5,7 @@
 use kernel::prelude::*;
 
 use crate::bindings;
-use crate::vfio_pci_core::CoreParams;
+use crate::vfio::pci::CoreParams;
 
 /// `emulate`: present the emulated capabilities.
 pub(crate) fn emulate() -> bool {

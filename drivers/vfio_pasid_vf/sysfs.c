@@ -39,7 +39,7 @@ const struct attribute_group *vpv_drv_groups[] = {
 
 static ssize_t placement_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
-	return vpv_attr_show(dev, VPV_ATTR_PLACEMENT, buf);
+	return vpv_placement_show(dev, buf);
 }
 static DEVICE_ATTR_RO(placement);
 

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The config-space accesses of userspace to an open VF.
+//!
+//! An access that overlaps the emulated capabilities is split: the emulated bytes come from
+//! and go to the VF's register model ([`crate::emu::Emulation`]), the others to vfio-pci.
+//! Nothing written to an emulated byte reaches the VF. Every other access goes straight to
+//! vfio-pci ([`OpenVf::in_span`] is the fast path).
+
+use core::ops::Range;
+
+use kernel::{
+    device,
+    io::Io,
+    new_mutex,
+    pci,
+    prelude::*,
+    sync::Mutex, //
+};
+
+use crate::emu::{
+    Access,
+    Emulation,
+    WriteEffects, //
+};
+use crate::vf::PasidVf;
+use crate::vfio::{
+    pci::{
+        Device,
+        Read,
+        Write, //
+    },
+    UserBuf,
+};
+
+/// `PCI_COMMAND`: the Command register, with Status in the upper half of its dword.
+const PCI_COMMAND: usize = 0x04;
+
+/// Accesses that touch emulated bytes are handled in parts of at most this many bytes,
+/// aligned to it: the largest access VFIO users make (a qword) is one part.
+const CHUNK: usize = 8;
+
+/// An open VF: its emulation, if anything is emulated, from the first open to the last
+/// close.
+#[pin_data]
+pub(crate) struct OpenVf {
+    /// The config space range that holds every emulated byte; empty when nothing is
+    /// emulated. Fixed for the open, so read without a lock on every access.
+    span: Range<u64>,
+    /// The emulation; `None` when nothing is emulated.
+    ///
+    /// Never held across a call into vfio-pci: vfio-pci resets the function with its own
+    /// locks held, and the reset ends in [`reset_done`], which takes this lock.
+    #[pin]
+    emu: Mutex<Option<VfEmulation>>,
+}
+
+/// The emulation of an open VF, with what has been said about it in dmesg.
+struct VfEmulation {
+    emu: Emulation,
+    /// A write to read-only or reserved bits has been logged since the device was opened.
+    logged_ignored_bits: bool,
+    /// A PRI Reset written while Enable stays set has been logged since the device was
+    /// opened.
+    logged_pri_reset: bool,
+    /// A reset after which the function did not answer has been logged since the device
+    /// was opened.
+    logged_unreachable: bool,
+}
+
+impl OpenVf {
+    /// The state of an open with `emu`, or with nothing emulated.
+    pub(crate) fn new(emu: Option<Emulation>) -> impl PinInit<Self, Error> {
+        let span = emu
+            .as_ref()
+            .and_then(Emulation::span)
+            .map_or(0..0, |span| u64::from(span.start)..u64::from(span.end));
+        try_pin_init!(Self {
+            span,
+            emu <- new_mutex!(emu.map(|emu| VfEmulation {
+                emu,
+                logged_ignored_bits: false,
+                logged_pri_reset: false,
+                logged_unreachable: false,
+            })),
+        })
+    }
+
+    /// Whether `[pos, pos + len)` overlaps the span of the emulated bytes.
+    pub(crate) fn in_span(&self, pos: u64, len: usize) -> bool {
+        let Some(end) = u64::try_from(len).ok().and_then(|len| pos.checked_add(len)) else {
+            return true; // Let `classify` reject it.
+        };
+        pos < self.span.end && end > self.span.start
+    }
+
+    /// How an access relates to the emulated bytes.
+    fn classify(&self, pos: u64, len: usize) -> Access {
+        match self.emu.lock().as_ref() {
+            Some(vf) => vf.emu.classify(pos, len),
+            None => Access::Real,
+        }
+    }
+}
+
+/// A reset of the function (FLR, `VFIO_DEVICE_RESET`, bus reset) resets the emulated
+/// registers too, as it would those of a real capability, if it happened.
+///
+/// The PCI core calls this after every attempt, whether or not it reset the function
+/// (`pci_dev_restore()` is not told the result). A function that does not answer config
+/// reads afterwards (its Command and Status dword reads all ones, the test
+/// `pci_dev_config_accessible()` makes before an FLR) was not reset by this attempt, or did
+/// not come back from it: its emulated registers keep their values, as its own registers do
+/// for its user. An attempt that fails with the function still answering (the IOMMU could
+/// not be quiesced, `pci_dev_reset_iommu_prepare()`) cannot be told apart and resets them.
+pub(crate) fn reset_done(pdev: &pci::Device<device::Bound>, open: &OpenVf) {
+    let mut guard = open.emu.lock();
+    let Some(vf) = Option::as_mut(&mut guard) else {
+        return;
+    };
+    let answers = pdev
+        .config_space()
+        .try_read32(PCI_COMMAND)
+        .is_ok_and(|dword| dword != u32::MAX);
+    if answers {
+        vf.emu.reset();
+    } else if !vf.logged_unreachable {
+        vf.logged_unreachable = true;
+        dev_warn!(
+            pdev,
+            "the function does not answer after a reset: emulated PASID/PRI registers keep their values (logged once per open)\n"
+        );
+    }
+}
+
+/// Reads `buf.len()` bytes of config space at `pos`: the real bytes through vfio-pci, then
+/// the emulated bytes patched in.
+pub(crate) fn read(
+    dev: &Device<PasidVf, Read>,
+    open: &OpenVf,
+    buf: &UserBuf,
+    pos: u64,
+) -> Result<usize> {
+    let access = open.classify(pos, buf.len());
+    // The real bytes of the whole range in one call, as vfio-pci alone would read them.
+    if access != Access::Emulated {
+        dev.core_read_config(buf, pos)?;
+        if access == Access::Real {
+            return Ok(buf.len());
+        }
+    }
+    // Then the parts that hold emulated bytes are patched.
+    buf.for_each_aligned(pos, CHUNK, |pos, part| {
+        if !open.in_span(pos, part.len()) {
+            return Ok(());
+        }
+        let mut bytes = [0u8; CHUNK];
+        let data = bytes.get_mut(..part.len()).ok_or(EINVAL)?;
+        if access == Access::Mixed {
+            part.read_all(data)?;
+        }
+        if let Some(vf) = open.emu.lock().as_ref() {
+            vf.emu.read(config_pos(pos)?, data);
+        }
+        part.write_all(data)
+    })?;
+    Ok(buf.len())
+}
+
+/// Writes `buf` to config space at `pos`: the emulated bytes to the register model, the
+/// others through vfio-pci.
+pub(crate) fn write(
+    dev: &Device<PasidVf, Write>,
+    open: &OpenVf,
+    buf: &UserBuf,
+    pos: u64,
+) -> Result<usize> {
+    if open.classify(pos, buf.len()) == Access::Real {
+        return dev.core_write_config(buf, pos);
+    }
+    buf.for_each_aligned(pos, CHUNK, |pos, part| {
+        if !open.in_span(pos, part.len()) {
+            return dev.core_write_config(part, pos).map(|_| ());
+        }
+        let mut bytes = [0u8; CHUNK];
+        let data = bytes.get_mut(..part.len()).ok_or(EINVAL)?;
+        part.read_all(data)?;
+        let at = config_pos(pos)?;
+        // The guard lives only in this block: vfio-pci is called without it.
+        let effects = {
+            let mut guard = open.emu.lock();
+            Option::as_mut(&mut guard).map(|vf| {
+                let effects = vf.emu.write(at, data);
+                log_write_effects(dev.pdev(), vf, pos, &effects);
+                effects
+            })
+        };
+        // Nothing emulated (then the span is empty and this is not reached): all to vfio-pci.
+        let Some(effects) = effects else {
+            return dev.core_write_config(part, pos).map(|_| ());
+        };
+        // Only the bytes that are not emulated go to vfio-pci.
+        for real in effects.real.iter() {
+            let real_pos = pos + u64::try_from(real.start)?;
+            dev.core_write_config(&part.part(real)?, real_pos)?;
+        }
+        Ok(())
+    })?;
+    Ok(buf.len())
+}
+
+/// A config space position that the emulation classified as touching emulated bytes, so
+/// it is inside config space.
+fn config_pos(pos: u64) -> Result<u16> {
+    u16::try_from(pos).map_err(|_| EINVAL)
+}
+
+/// Logs, once per open each, a write that the emulated registers ignored in part.
+fn log_write_effects(
+    pdev: &pci::Device<device::Bound>,
+    vf: &mut VfEmulation,
+    pos: u64,
+    effects: &WriteEffects,
+) {
+    let fx = &effects.regs;
+    if fx.pri_reset_ignored_while_enabled && !vf.logged_pri_reset {
+        vf.logged_pri_reset = true;
+        dev_info!(
+            pdev,
+            "emulated PRI: Reset written while Enable stays set (undefined by PCIe); ignored (logged once per open)\n"
+        );
+    }
+    if (fx.wrote_ro_bits || fx.wrote_reserved_bits) && !vf.logged_ignored_bits {
+        vf.logged_ignored_bits = true;
+        dev_info!(
+            pdev,
+            "write at {:#05x} to read-only or reserved bits of an emulated capability ignored (logged once per open)\n",
+            pos
+        );
+    }
+}
