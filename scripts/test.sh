@@ -19,11 +19,19 @@ Runs, in order, and stops at the first failure:
      kernel (KASAN, lockdep, kmemleak, atomic-sleep checks).
 The fixture suite checks the test-only PASID/PRI PF (tools/testing/fixtures/
 vpv_pf) on both PF types, igb and nvme; the emulation suite checks the
-emulated PASID and PRI capabilities through VFIO on both.  The fixture suite
-runs on the lean kernel only (11 min on the debug one, over a third of the
-run): the debug emulation suite loads, reloads and drives the fixture on both
-PF types under the debug checks.  Run it there by hand with scripts/vm.sh
---flavour debug when the fixture changes.
+emulated PASID and PRI capabilities through VFIO on both.
+The tests that open a VF through VFIO run in every IOMMU mode of libvfio
+(legacy container type1/type1v2, iommufd compat type1/type1v2, iommufd cdev)
+on the lean kernel; on the debug kernel the emulation suite runs two of them,
+vfio_type1v2_iommu and iommufd, the legacy container and the iommufd cdev,
+whose opens take different paths through the driver (each mode costs about
+1 min 50 s there: all five would take the run from about 18 to about 23 min,
+too close to the 25 min budget on a loaded machine); the other debug suites
+run all five.
+The fixture suite runs on the lean kernel only (11 min on the debug one, over
+a third of the run): the debug emulation suite loads, reloads and drives the
+fixture on both PF types under the debug checks.  Run it there by hand with
+scripts/vm.sh --flavour debug when the fixture changes.
 A VM run fails on any failed test, on any skip that the standard VM should
 never have (run.sh keeps the list of expected skips, with their reasons), and
 on any kernel report in dmesg.  Prints the totals of passed, failed and
@@ -87,19 +95,29 @@ log "building the kselftests"
 make -s -C tools/testing/selftests/vfio_pasid_vf KSRC="$ksrc" \
 	KHDR="$(kernel_build lean)/usr/include" OUTPUT="$results/selftests" >/dev/null
 
+# The IOMMU modes of the debug emulation suite (see --help): one through the
+# legacy container (the driver's open without bind_iommufd), one through the
+# iommufd cdev (bind_iommufd, attach_ioas).  Measured on the debug kernel:
+# the suite took 11 min 56 s with all five modes, 6 min 25 s with these two;
+# the whole run 17 min 38 s with these two.
+debug_emulation_modes="vfio_type1v2_iommu iommufd"
+
 # Totals over every suite run, from the "# summary:" line that run.sh prints
 # last (it fails the run itself on a failed test or an unexpected skip).
 total_pass=0 total_fail=0 total_skip=0
 run_suites() { # flavour suite...
-	local flavour=$1 suite tap summary
+	local flavour=$1 suite tap summary modes
 	shift
 	for suite in "$@"; do
 		log "VM ($flavour kernel): $suite suite"
 		tap=$results/$flavour-$suite.tap
+		modes=()
+		[[ $flavour != debug || $suite != emulation ]] ||
+			modes=(--iommu-modes "$debug_emulation_modes")
 		if scripts/vm.sh --flavour "$flavour" --out "$results/$flavour-$suite" -- \
 			tools/testing/selftests/vfio_pasid_vf/run.sh --suite "$suite" \
 			--module "$results/$flavour/vfio_pasid_vf.ko" --tests "$results/selftests" \
-			--fixture "$results/$flavour/vpv_pf.ko" \
+			--fixture "$results/$flavour/vpv_pf.ko" "${modes[@]}" \
 			>"$tap"; then
 			grep -E '^(not )?ok ' "$tap"
 		else

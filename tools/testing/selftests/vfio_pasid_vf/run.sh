@@ -5,11 +5,16 @@
 # vfio_pasid_vf.ko, runs the kselftests and prints one TAP stream.
 set -euo pipefail
 
+# libvfio's IOMMU modes, the fixture variants of the tests that open a VF
+# (FIXTURE_VARIANT_ADD_ALL_IOMMU_MODES, tools/testing/selftests/vfio/lib/
+# include/libvfio/iommu.h).
+all_modes="vfio_type1_iommu vfio_type1v2_iommu iommufd_compat_type1 iommufd_compat_type1v2 iommufd"
+
 usage() {
 	cat <<EOF
-Usage: $(basename "$0") --module KO --tests DIR [--suite functional|reliability]
+Usage: $(basename "$0") --module KO --tests DIR [--suite functional|reliability] [--iommu-modes MODES]
        $(basename "$0") --suite fixture --fixture KO --tests DIR [--module KO]
-       $(basename "$0") --suite emulation --fixture KO --module KO --tests DIR
+       $(basename "$0") --suite emulation --fixture KO --module KO --tests DIR [--iommu-modes MODES]
 
 Inside the test VM: finds the igb PFs and the pci-testdev, creates 2 VFs on
 the first PF (without autoprobing a VF driver), loads KO, binds VF 0 to
@@ -37,6 +42,24 @@ fixture.  --module, if given, is loaded for the whole suite (no VF is bound).
 VPV_FIXTURE_TYPES (default "igb nvme") picks the PF types of the fixture and
 emulation suites.
 
+Each program gets the VF it tests on its command line (vpv_tenant_test: two
+VFs), as tools/testing/selftests/vfio does; what follows from a VF (its PF,
+its index among the PF's VFs, the fixture's full VF) the tests take from
+sysfs.  The environment carries only what sysfs cannot tell: the .ko paths,
+the fixture's load parameters, the race's duration and the spare functions
+vpv_bind_test may unbind (VPV_PF2, VPV_NONVF).
+
+The tests that open a VF through VFIO (vpv_bind_test, vpv_config_test,
+vpv_emul_test, vpv_race_test, vpv_tenant_test) run once per IOMMU mode of
+libvfio: $all_modes
+(legacy container, iommufd's compat container, iommufd cdev).  --iommu-modes
+"MODE..." runs only those: the others are left out with the harness's -V
+(not run, so not counted, not skips).  scripts/test.sh runs every mode on the
+lean kernel; on the debug kernel, where each mode costs the emulation suite
+about 1 min 50 s, that suite runs two, vfio_type1v2_iommu and iommufd (the
+driver opened without and with bind_iommufd), to keep the run under 25 min.
+vpv_rebind_test takes the modes in turn, whatever --iommu-modes says.
+
 Prints TAP: a line per program and per step of its own, each program's TAP
 as "# " comments, and last
   # summary: pass=P fail=F skip=S unexpected_skip=U
@@ -48,10 +71,11 @@ Exits non-zero if a test failed or a skip was unexpected.
 EOF
 }
 
-module= tests= suite=functional fixture=
+module= tests= suite=functional fixture= iommu_modes=$all_modes
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--module) module=$2; shift 2 ;;
+	--iommu-modes) iommu_modes=$2; shift 2 ;;
 	--fixture) fixture=$2; shift 2 ;;
 	--tests) tests=$2; shift 2 ;;
 	--suite) suite=$2; shift 2 ;;
@@ -68,6 +92,15 @@ else
 fi
 # vpv_denylist_test loads the module itself: give it an absolute path.
 [[ -z $module ]] || module=$(readlink -f "$module")
+
+# The harness options that leave out the IOMMU modes not asked for.
+mode_filter=()
+for m in $iommu_modes; do
+	[[ " $all_modes " == *" $m "* ]] || { echo "unknown IOMMU mode '$m' (modes: $all_modes)" >&2; exit 2; }
+done
+for m in $all_modes; do
+	[[ " $iommu_modes " == *" $m "* ]] || mode_filter+=(-V "$m")
+done
 
 case $suite in
 functional) progs=(vpv_bind_test vpv_config_test vpv_params_test) ;;
@@ -136,17 +169,19 @@ step() {
 }
 
 # run_prog N LABEL COMMAND...: runs a kselftest program, its TAP as comments,
-# then TAP line N for it.  Counts the cases it reports ("ok N name # SKIP
-# reason" is a skip), or the program itself if it reports none (exit 4: a
-# skip).  Fails if the program failed.
+# then its wall time as a comment and TAP line N for it.  Counts the cases it
+# reports ("ok N name # SKIP reason" is a skip), or the program itself if it
+# reports none (exit 4: a skip).  Fails if the program failed.
 run_prog() {
 	local n=$1 label=$2 rc out line rest name reason plan_skip= last= cases=0 failed=0
+	local t0=$SECONDS
 	shift 2
 	out=$(mktemp)
 	set +e
 	"$@" 2>&1 | tee "$out" | sed 's/^/# /'
 	rc=${PIPESTATUS[0]}
 	set -e
+	echo "# $label: $((SECONDS - t0)) s"
 	while IFS= read -r line; do
 		[[ -z $line ]] || last=$line
 		case $line in
@@ -284,8 +319,8 @@ run_denylist() { # n pf -> sets failed
 		step "$n" fixture_load_denylisted_vf ok
 		echo "# igb PF $pf: vpv_pf $params; VF $vf is $(<"$sysfs/$vf/vendor"):$(<"$sysfs/$vf/device")"
 		n=$((n + 1))
-		run_prog "$n" vpv_denylist_test env VPV_DENYLISTED_VF="$vf" VPV_MODULE_KO="$module" \
-			"$tests/vpv_denylist_test" || failed=1
+		run_prog "$n" vpv_denylist_test env VPV_MODULE_KO="$module" \
+			"$tests/vpv_denylist_test" "$vf" || failed=1
 	else
 		step "$n" fixture_load_denylisted_vf fail
 		step $((n + 1)) vpv_denylist_test fail "no denylisted VF"
@@ -366,21 +401,23 @@ run_fixture_suite() {
 				failed=1
 				continue
 			fi
+			# The VFs on the command line; the rest comes from sysfs.
 			case $prog in
+			vpv_fixture_test)
+				run_prog "$n" "$prog ($type)" env VPV_FIXTURE_KO="$fixture" \
+					VPV_FIXTURE_PARAMS="$params" "$tests/$prog" || failed=1
+				;;
 			vpv_race_test)
-				run_prog "$n" "$prog ($type)" env VFIO_SELFTESTS_BDF="$vf0" \
-					VPV_RACE_SECONDS=10 "$tests/$prog" || failed=1
+				run_prog "$n" "$prog ($type)" env VPV_RACE_SECONDS=10 \
+					"$tests/$prog" "${mode_filter[@]}" "$vf0" || failed=1
 				;;
 			vpv_tenant_test)
-				run_prog "$n" "$prog ($type)" env VPV_PF="$pf" VPV_VF_A="$vf0" \
-					VPV_VF_B="$vf2" VPV_VF_A_INDEX=0 VPV_VF_B_INDEX=2 \
-					"$tests/$prog" || failed=1
+				run_prog "$n" "$prog ($type)" \
+					"$tests/$prog" "${mode_filter[@]}" "$vf0" "$vf2" || failed=1
 				;;
 			*)
-				run_prog "$n" "$prog ($type)" env VPV_FIXTURE_PF="$pf" \
-					VPV_FIXTURE_KO="$fixture" VPV_FIXTURE_PARAMS="$params" \
-					VFIO_SELFTESTS_BDF="$vf0" VPV_PF="$pf" VPV_VF_INDEX=0 \
-					VPV_FULL_VF="$vf1" "$tests/$prog" || failed=1
+				run_prog "$n" "$prog ($type)" \
+					"$tests/$prog" "${mode_filter[@]}" "$vf0" || failed=1
 				;;
 			esac
 		done
@@ -394,7 +431,7 @@ run_fixture_suite() {
 				bind_vpv "$vf0"
 				echo "$vf0" >"$sysfs/$vf0/driver/unbind"
 				rmmod vfio_pasid_vf && insmod "$module" emulate=0 &&
-					VFIO_SELFTESTS_BDF=$vf0 "$tests/vpv_config_test" 2>&1 | sed 's/^/# /'
+					"$tests/vpv_config_test" "${mode_filter[@]}" "$vf0" 2>&1 | sed 's/^/# /'
 				rc=${PIPESTATUS[0]}
 				echo "$vf0" >"$sysfs/$vf0/driver/unbind"
 				rmmod vfio_pasid_vf && insmod "$module"
@@ -438,7 +475,9 @@ insmod "$module"
 echo vfio-pasid-vf >"$sysfs/$vf/driver_override"
 echo "$vf" >/sys/bus/pci/drivers/vfio-pasid-vf/bind
 
-export VFIO_SELFTESTS_BDF=$vf VPV_PF=$pf VPV_PF2=$pf2 VPV_NONVF=$nonvf
+# Not derivable from the VF: functions vpv_bind_test may unbind, which only
+# the harness knows to be spare (a second igb PF, the pci-testdev).
+export VPV_PF2=$pf2 VPV_NONVF=$nonvf
 echo "TAP version 13"
 echo "# PF $pf, VF $vf, spare PF ${pf2:-none}, non-VF ${nonvf:-none}"
 echo "1..$((${#progs[@]} + 1))"
@@ -446,7 +485,7 @@ echo "1..$((${#progs[@]} + 1))"
 n=0 failed=0
 for prog in "${progs[@]}"; do
 	n=$((n + 1))
-	run_prog "$n" "$prog" "$tests/$prog" || failed=1
+	run_prog "$n" "$prog" "$tests/$prog" "${mode_filter[@]}" "$vf" || failed=1
 done
 
 # Clean remove and unload: unbind the VF, rmmod, and the driver is gone.

@@ -5,10 +5,11 @@
  * loaded with disable_denylist=1.  vfio-pasid-vf applies the same list and
  * the same opt-out; vfio-pci is the reference.
  *
- * Environment (run.sh):
- *   VPV_DENYLISTED_VF  an unbound VF with a denylisted ID (the vpv_pf fixture
- *                      loaded with vf_device=0x37c9 gives its VFs 8086:37c9)
- *   VPV_MODULE_KO      vfio_pasid_vf.ko, loaded without parameters now
+ *   vpv_denylist_test [harness options] VF     (or VFIO_SELFTESTS_BDF=VF)
+ * with VF an unbound VF with a denylisted ID (the vpv_pf fixture loaded with
+ * vf_device=0x37c9 gives its VFs 8086:37c9), and in the environment
+ *   VPV_MODULE_KO      vfio_pasid_vf.ko (a path, which sysfs cannot tell),
+ *                      loaded without parameters now
  * The module is reloaded by the last test; its teardown (in the parent of
  * the test process, so even if the test crashes) unbinds the VF, loads the
  * module again without parameters and clears the VF's driver_override.
@@ -89,8 +90,8 @@ FIXTURE_SETUP(denylist)
 	unsigned int vendor, device, i;
 	char drv[64];
 
-	if (!vf_bdf || !module_ko)
-		SKIP(return, "VPV_DENYLISTED_VF and VPV_MODULE_KO are not both set");
+	if (!module_ko)
+		SKIP(return, "VPV_MODULE_KO is not set");
 	ASSERT_EQ(0, access(module_ko, R_OK)) TH_LOG("VPV_MODULE_KO=%s: %s", module_ko, strerror(errno));
 	ASSERT_EQ(0, access(MODULE_SYSFS, F_OK)) TH_LOG(MODULE_NAME " is not loaded");
 	ASSERT_EQ('N', module_param("disable_denylist"))
@@ -173,7 +174,7 @@ TEST_F(denylist, with_disable_denylist_the_vf_binds_and_opens_through_vfio)
 
 int main(int argc, char *argv[])
 {
-	vf_bdf = vpv_env_bdf("VPV_DENYLISTED_VF");
-	module_ko = vpv_env_bdf("VPV_MODULE_KO");
+	vf_bdf = vfio_selftests_get_bdf(&argc, argv);
+	module_ko = vpv_env("VPV_MODULE_KO");
 	return test_harness_run(argc, argv);
 }

@@ -9,6 +9,12 @@
  * come from the PF's own config space (sysfs), the IOMMU's ECAP register, the
  * fixture's debugfs and the PCIe spec, never from the driver.  Every write a
  * test makes (config space, sysfs, debugfs) has its result checked.
+ *
+ *   vpv_emul_test [harness options] VF     (or VFIO_SELFTESTS_BDF=VF)
+ *
+ * The VF's PF, its index among the PF's VFs and the fixture's full VF come
+ * from sysfs.  Every test runs once per IOMMU mode of libvfio, opening the VF
+ * through that mode's path (legacy group and container, or iommufd cdev).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,8 +35,9 @@
 #include "kselftest_harness.h"
 #include "lib/vpv.h"
 
-static const char *vf_bdf, *pf_bdf;
-static int vf_index;	/* VPV_VF_INDEX: the VF's index in the fixture's write logs and faults */
+static const char *vf_bdf;
+static char pf_bdf[32];	/* the VF's PF (physfn) */
+static int vf_index;	/* the VF's index among the PF's VFs: its fixture write log and faults */
 
 #define PRI_EVENT_BITS	(PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI)
 
@@ -242,7 +249,7 @@ static unsigned int highest_free(const uint8_t *raw, unsigned int len, unsigned 
 	return 0;
 }
 
-/* --- the fixture of most tests: the VF open through iommufd --- */
+/* --- the fixture of most tests: the VF open in an IOMMU mode --- */
 
 FIXTURE(emul) {
 	struct iommu *iommu;
@@ -253,6 +260,12 @@ FIXTURE(emul) {
 	char undo_fault[32];		/* a fault hook to run at teardown, if the test did not */
 	char admin_keys[2][32];		/* administrator entries to delete at teardown */
 };
+
+FIXTURE_VARIANT(emul) {
+	const char *iommu_mode;
+};
+
+FIXTURE_VARIANT_ADD_ALL_IOMMU_MODES(emul);
 
 static void open_vf(FIXTURE_DATA(emul) *self)
 {
@@ -275,8 +288,6 @@ static void reopen(FIXTURE_DATA(emul) *self)
 
 FIXTURE_SETUP(emul)
 {
-	if (!pf_bdf)
-		SKIP(return, "VPV_PF is not set");
 	ASSERT_EQ(0, vpv_cfg_read(pf_bdf, 0, self->pf_cfg, sizeof(self->pf_cfg)));
 	self->pf_pasid = vpv_ecap_find(self->pf_cfg, PCI_EXT_CAP_ID_PASID);
 	self->pf_pri = vpv_ecap_find(self->pf_cfg, PCI_EXT_CAP_ID_PRI);
@@ -285,7 +296,7 @@ FIXTURE_SETUP(emul)
 		     pf_bdf);
 
 	ASSERT_EQ(0, vpv_bind(vf_bdf, VPV_DRIVER));
-	self->iommu = iommu_init(MODE_IOMMUFD);
+	self->iommu = iommu_init(variant->iommu_mode);
 	open_vf(self);
 	ASSERT_NE(0, self->pasid) TH_LOG("no PASID capability in the VF's chain through VFIO");
 	ASSERT_NE(0, self->pri) TH_LOG("no PRI capability in the VF's chain through VFIO");
@@ -1264,12 +1275,16 @@ FIXTURE(bind_sample) {
 	bool dirtied;		/* @reg written: teardown writes 0 back and rebinds */
 };
 
+FIXTURE_VARIANT(bind_sample) {
+	const char *iommu_mode;
+};
+
+FIXTURE_VARIANT_ADD_ALL_IOMMU_MODES(bind_sample);
+
 FIXTURE_SETUP(bind_sample)
 {
 	char layout[8192];
 
-	if (!pf_bdf)
-		SKIP(return, "VPV_PF is not set");
 	ASSERT_LT(0, fixture_layout(layout, sizeof(layout)));
 	self->reg = layout_zero_hidden(layout);
 	if (!self->reg)
@@ -1311,7 +1326,7 @@ TEST_F(bind_sample, a_dword_that_read_non_zero_at_bind_stays_unused_after_the_fl
 	ASSERT_EQ(0, vf_raw(at_bind));
 	ASSERT_EQ(dirty, le32(at_bind + self->reg)) TH_LOG("hidden register at %#x", self->reg);
 	ASSERT_EQ(0, vpv_bind(vf_bdf, VPV_DRIVER));
-	self->iommu = iommu_init(MODE_IOMMUFD);
+	self->iommu = iommu_init(variant->iommu_mode);
 	self->dev = vfio_pci_device_init(vf_bdf, self->iommu);
 	ASSERT_EQ(0, vpv_cfg_read(vf_bdf, self->reg, &now, sizeof(now)));
 	ASSERT_EQ(0, now) TH_LOG("hidden register at %#x after the FLR at open", self->reg);
@@ -1350,32 +1365,64 @@ TEST_F(bind_sample, a_dword_that_read_non_zero_at_bind_stays_unused_after_the_fl
 	ASSERT_EQ(0, vpv_bind(vf_bdf, VPV_DRIVER));
 }
 
-/* A VF with no free room: nothing presented, everything else unchanged. */
-TEST(vf_without_room_presents_neither_capability_and_says_why)
-{
-	const char *full = vpv_env_bdf("VPV_FULL_VF");
-	struct vfio_pci_device *dev;
+/* --- the fixture's full VF: a sibling of the VF with no free room --- */
+
+FIXTURE(full_vf) {
+	char bdf[32];
 	struct iommu *iommu;
+	struct vfio_pci_device *dev;
+};
+
+FIXTURE_VARIANT(full_vf) {
+	const char *iommu_mode;
+};
+
+FIXTURE_VARIANT_ADD_ALL_IOMMU_MODES(full_vf);
+
+/* The fixture's vf_full parameter: the index of the full VF among the PF's VFs. */
+FIXTURE_SETUP(full_vf)
+{
+	char val[16];
+	int n;
+
+	ASSERT_LT(0, vpv_file_read("/sys/module/vpv_pf/parameters/vf_full", val, sizeof(val)))
+		TH_LOG("the vpv_pf fixture is not loaded");
+	n = atoi(val);
+	if (n < 0)
+		SKIP(return, "the fixture has no full VF (vf_full=%d; run.sh gives it one)", n);
+	ASSERT_EQ(0, vpv_virtfn(pf_bdf, n, self->bdf, sizeof(self->bdf)))
+		TH_LOG("no virtfn%d, the fixture's full VF, on PF %s", n, pf_bdf);
+}
+
+FIXTURE_TEARDOWN(full_vf)
+{
+	if (self->dev)
+		vfio_pci_device_cleanup(self->dev);
+	if (self->iommu)
+		iommu_cleanup(self->iommu);
+}
+
+/* A VF with no free room: nothing presented, everything else unchanged. */
+TEST_F(full_vf, vf_without_room_presents_neither_capability_and_says_why)
+{
 	char placement[512];
 	int kmsg;
 
-	if (!full)
-		SKIP(return, "VPV_FULL_VF (a VF whose extended config space is full) is not set");
 	kmsg = vpv_kmsg_open();
 	ASSERT_GE(kmsg, 0);
-	ASSERT_EQ(0, vpv_bind(full, VPV_DRIVER));
-	iommu = iommu_init(MODE_IOMMUFD);
-	dev = vfio_pci_device_init(full, iommu);
-	EXPECT_EQ(0, vfio_find_ext_cap(dev, PCI_EXT_CAP_ID_PASID));
-	EXPECT_EQ(0, vfio_find_ext_cap(dev, PCI_EXT_CAP_ID_PRI));
-	vfio_pci_device_cleanup(dev);
-	iommu_cleanup(iommu);
-	ASSERT_LT(0, vpv_placement(full, placement, sizeof(placement)));
+	ASSERT_EQ(0, vpv_bind(self->bdf, VPV_DRIVER));
+	self->iommu = iommu_init(variant->iommu_mode);
+	self->dev = vfio_pci_device_init(self->bdf, self->iommu);
+	EXPECT_EQ(0, vfio_find_ext_cap(self->dev, PCI_EXT_CAP_ID_PASID));
+	EXPECT_EQ(0, vfio_find_ext_cap(self->dev, PCI_EXT_CAP_ID_PRI));
+	vfio_pci_device_cleanup(self->dev);
+	self->dev = NULL;
+	ASSERT_LT(0, vpv_placement(self->bdf, placement, sizeof(placement)));
 	EXPECT_NE(NULL, strstr(placement, "PASID not presented: no free space")) TH_LOG("%s", placement);
 	EXPECT_NE(NULL, strstr(placement, "PRI not presented: no free space")) TH_LOG("%s", placement);
 	EXPECT_TRUE(vpv_kmsg_find(kmsg, "PASID not presented: no free space"));
 	close(kmsg);
-	ASSERT_EQ(0, vpv_unbind(full));
+	ASSERT_EQ(0, vpv_unbind(self->bdf));
 }
 
 /*
@@ -1385,15 +1432,32 @@ TEST(vf_without_room_presents_neither_capability_and_says_why)
  * last capability vfio-pci lists, or, when vfio-pci lists none (a hidden
  * first capability and nothing after it), the placeholder header at 0x100.
  */
-TEST(bytes_outside_the_emulated_capabilities_match_vfio_pci)
+FIXTURE(vfio_pci) {
+};
+
+FIXTURE_VARIANT(vfio_pci) {
+	const char *iommu_mode;
+};
+
+FIXTURE_VARIANT_ADD_ALL_IOMMU_MODES(vfio_pci);
+
+FIXTURE_SETUP(vfio_pci)
+{
+}
+
+FIXTURE_TEARDOWN(vfio_pci)
+{
+}
+
+TEST_F(vfio_pci, bytes_outside_the_emulated_capabilities_match_vfio_pci)
 {
 	static uint8_t vfio[PCI_CFG_SPACE_EXP_SIZE], vpv[PCI_CFG_SPACE_EXP_SIZE];
 	unsigned int pasid, pri, link = 0, off, diffs = 0, first = 0, n = 0, next;
 
 	ASSERT_EQ(0, vpv_bind(vf_bdf, VFIO_PCI_DRIVER));
-	ASSERT_EQ(0, vpv_vfio_config_snapshot(vf_bdf, vfio, sizeof(vfio)));
+	ASSERT_EQ(0, vpv_vfio_config_snapshot(vf_bdf, variant->iommu_mode, vfio, sizeof(vfio)));
 	ASSERT_EQ(0, vpv_bind(vf_bdf, VPV_DRIVER));
-	ASSERT_EQ(0, vpv_vfio_config_snapshot(vf_bdf, vpv, sizeof(vpv)));
+	ASSERT_EQ(0, vpv_vfio_config_snapshot(vf_bdf, variant->iommu_mode, vpv, sizeof(vpv)));
 	pasid = vpv_ecap_find(vpv, PCI_EXT_CAP_ID_PASID);
 	pri = vpv_ecap_find(vpv, PCI_EXT_CAP_ID_PRI);
 	ASSERT_NE(0, pasid);
@@ -1424,10 +1488,10 @@ TEST(bytes_outside_the_emulated_capabilities_match_vfio_pci)
 
 int main(int argc, char *argv[])
 {
-	const char *idx = getenv("VPV_VF_INDEX");
-
 	vf_bdf = vfio_selftests_get_bdf(&argc, argv);
-	pf_bdf = vpv_env_bdf("VPV_PF");
-	vf_index = idx ? atoi(idx) : 0;
+	vf_index = vpv_vf_index(vf_bdf, pf_bdf, sizeof(pf_bdf));
+	if (vf_index < 0)
+		ksft_exit_fail_msg("%s: not a VF of an SR-IOV PF in sysfs (physfn, virtfnN): %s\n",
+				   vf_bdf, strerror(-vf_index));
 	return test_harness_run(argc, argv);
 }

@@ -4,10 +4,11 @@
  * that looks and behaves like PASID/PRI/ATS-capable hardware.
  *
  * Run by run.sh --suite fixture, with the fixture loaded on one PF and VFs
- * created.  Environment:
- *   VPV_FIXTURE_PF      the PF (DDDD:BB:DD.F)
- *   VPV_FIXTURE_KO      the fixture module, for the reload tests
- *   VPV_FIXTURE_PARAMS  the parameters it was loaded with
+ * created; the PF is the one the fixture says it dresses up (its pf
+ * parameter in sysfs).  Environment, what sysfs cannot tell:
+ *   VPV_FIXTURE_KO      the fixture module, for the reload tests (a path)
+ *   VPV_FIXTURE_PARAMS  the parameters the suite loaded it with (sysfs shows
+ *                       the current values, which the tests change)
  * The tests run in order (the plain TESTs, then each FIXTURE's, in the order
  * of the FIXTURE()s); the fault-hook, "apply" and reload tests come last and
  * put things back as they found them (fixture loaded with the same
@@ -69,7 +70,7 @@ struct layout {
 	} hidden[8];
 };
 
-static const char *pf_bdf;
+static char pf_bdf[32];		/* the fixture's PF */
 static struct layout lay;	/* as found when the program started */
 static int numvfs;		/* likewise */
 
@@ -622,7 +623,7 @@ TEST(vfio_pci_passes_vf_extras_through_raw)
 	if (vf < 0 || (!lay.nhidden && !lay.nextcaps))
 		SKIP(return, "no VF with extras");
 	ASSERT_EQ(0, vpv_bind(lay.vf[vf].bdf, VFIO_PCI_DRIVER));
-	ASSERT_EQ(0, vpv_vfio_config_snapshot(lay.vf[vf].bdf, cfg, sizeof(cfg)));
+	ASSERT_EQ(0, vpv_vfio_config_snapshot(lay.vf[vf].bdf, MODE_IOMMUFD, cfg, sizeof(cfg)));
 
 	/* Bytes outside any capability vfio-pci knows are read from the device. */
 	for (i = 0; i < lay.nhidden; i++)
@@ -963,7 +964,7 @@ TEST_F_TIMEOUT(params, vf_head_id_replaces_the_first_capability_id, 120)
 
 	/* vfio-pci hides it: a placeholder (ID 0, version 0) anchors the chain. */
 	ASSERT_EQ(0, vpv_bind(bdf, VFIO_PCI_DRIVER));
-	ASSERT_EQ(0, vpv_vfio_config_snapshot(bdf, cfg, sizeof(cfg)));
+	ASSERT_EQ(0, vpv_vfio_config_snapshot(bdf, MODE_IOMMUFD, cfg, sizeof(cfg)));
 	EXPECT_EQ(0, vpv_ecap_find(cfg, 0x3f));
 	EXPECT_EQ(0, rd32(cfg, PCI_CFG_SPACE_SIZE) & 0xfffff);
 	if (rd32(cfg, PCI_CFG_SPACE_SIZE))
@@ -1033,7 +1034,7 @@ TEST_F_TIMEOUT(params, pri_enable_enables_pri_on_the_pf_and_the_hooks_toggle_it,
 
 static int load(const char *params)
 {
-	const char *ko = vpv_env_bdf("VPV_FIXTURE_KO");
+	const char *ko = vpv_env("VPV_FIXTURE_KO");
 	int fd, ret;
 
 	if (!ko)
@@ -1072,7 +1073,7 @@ TEST_F(reload, unload_restores_the_pf)
 	char drv[64];
 	int i, vf = first_normal_vf();
 
-	if (!vpv_env_bdf("VPV_FIXTURE_KO"))
+	if (!vpv_env("VPV_FIXTURE_KO"))
 		SKIP(return, "VPV_FIXTURE_KO is not set");
 	ASSERT_EQ(0, unload());
 	EXPECT_NE(0, access("/sys/module/" FX_MODULE, F_OK));
@@ -1117,7 +1118,7 @@ TEST_F(reload, bad_parameters_are_refused)
 	unsigned int i;
 	int kmsg;
 
-	if (!vpv_env_bdf("VPV_FIXTURE_KO"))
+	if (!vpv_env("VPV_FIXTURE_KO"))
 		SKIP(return, "VPV_FIXTURE_KO is not set");
 	ASSERT_NE(0, access("/sys/module/" FX_MODULE, F_OK)) TH_LOG("runs after the unload test");
 	snprintf(sriov_off, sizeof(sriov_off), "pasid_off=0x%x", lay.sriov);
@@ -1144,7 +1145,7 @@ TEST_F(reload, reload_with_future_versions_then_apply_at_runtime)
 	unsigned int off;
 	uint32_t dw;
 
-	if (!vpv_env_bdf("VPV_FIXTURE_KO"))
+	if (!vpv_env("VPV_FIXTURE_KO"))
 		SKIP(return, "VPV_FIXTURE_KO is not set");
 	snprintf(params, sizeof(params),
 		 "pf=%s pasid_ver=2 pasid_len=0x10 pasid_width=5 pasid_exec=0 pasid_cap_rsvd=0xe0f9 pasid_ctrl_rsvd=0xfff8 pri=0 ats_ver=3",
@@ -1188,10 +1189,10 @@ TEST_F(reload, reload_with_future_versions_then_apply_at_runtime)
 
 TEST_F(reload, reload_with_the_suite_parameters)
 {
-	const char *params = vpv_env_bdf("VPV_FIXTURE_PARAMS");
+	const char *params = vpv_env("VPV_FIXTURE_PARAMS");
 	struct layout now;
 
-	if (!vpv_env_bdf("VPV_FIXTURE_KO") || !params)
+	if (!vpv_env("VPV_FIXTURE_KO") || !params)
 		SKIP(return, "VPV_FIXTURE_KO or VPV_FIXTURE_PARAMS is not set");
 	ASSERT_EQ(0, load(params)) TH_LOG("insmod vpv_pf.ko %s", params);
 	ASSERT_EQ(0, set_numvfs(numvfs));
@@ -1216,12 +1217,12 @@ FIXTURE_TEARDOWN(cycles)
 /* Each cycle removes and rescans the PF 5 times: seconds on the debug kernel. */
 TEST_F_TIMEOUT(cycles, apply_unload_load_leak_nothing, 300)
 {
-	const char *params = vpv_env_bdf("VPV_FIXTURE_PARAMS");
+	const char *params = vpv_env("VPV_FIXTURE_PARAMS");
 	int i;
 
 	if (access(VPV_KMEMLEAK, F_OK))
 		SKIP(return, "no %s (the debug kernel has it)", VPV_KMEMLEAK);
-	if (!vpv_env_bdf("VPV_FIXTURE_KO") || !params)
+	if (!vpv_env("VPV_FIXTURE_KO") || !params)
 		SKIP(return, "VPV_FIXTURE_KO or VPV_FIXTURE_PARAMS is not set");
 	/* Forget what is already there, reported or not. */
 	ASSERT_EQ(0, vpv_file_write(VPV_KMEMLEAK, "scan"));
@@ -1242,11 +1243,12 @@ TEST_F_TIMEOUT(cycles, apply_unload_load_leak_nothing, 300)
 
 int main(int argc, char *argv[])
 {
-	pf_bdf = vpv_env_bdf("VPV_FIXTURE_PF");
-	if (!pf_bdf || read_layout(&lay) || !lay.active) {
-		fprintf(stderr, "needs VPV_FIXTURE_PF and the vpv_pf fixture loaded on it\n");
+	if (vpv_file_read(FX_PARAMS "/pf", pf_bdf, sizeof(pf_bdf)) <= 0 || read_layout(&lay) ||
+	    !lay.active) {
+		fprintf(stderr, "needs the vpv_pf fixture loaded on an SR-IOV PF\n");
 		return KSFT_SKIP;
 	}
+	pf_bdf[strcspn(pf_bdf, "\n")] = '\0';
 	numvfs = sysfs_pf_int("sriov_numvfs");
 	return test_harness_run(argc, argv);
 }

@@ -10,9 +10,11 @@
  * vfio-pci (built in, its parameters writable) is the reference: every
  * behaviour is checked under both drivers, and the two must agree.
  *
- * Environment: VFIO_SELFTESTS_BDF, a VF bound to vfio-pasid-vf.  Every
- * parameter and the VF's binding are put back in each test's teardown, which
- * runs in the parent of the test process, even if the test crashes.
+ *   vpv_params_test [harness options] VF     (or VFIO_SELFTESTS_BDF=VF)
+ * with VF bound to vfio-pasid-vf.  Every parameter and the VF's binding are
+ * put back in each test's teardown, which runs in the parent of the test
+ * process, even if the test crashes.  No test opens the VF through VFIO:
+ * there are no IOMMU modes to vary.
  */
 #include <errno.h>
 #include <limits.h>

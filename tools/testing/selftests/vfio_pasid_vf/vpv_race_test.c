@@ -10,12 +10,14 @@
  * with, the emulated registers only ever read values their register model
  * allows, and after the race and a final reset they read their reset values.
  *
- * Environment:
- *   VFIO_SELFTESTS_BDF  the VF, bound to vfio-pasid-vf
- *   VPV_RACE_SECONDS    how long the race runs (default 10)
+ *   vpv_race_test [harness options] VF     (or VFIO_SELFTESTS_BDF=VF)
+ * with the VF bound to vfio-pasid-vf; its PF comes from sysfs (physfn).
+ * Environment: VPV_RACE_SECONDS, how long each race runs (default 10): a
+ * choice of the harness, which weighs it against the run's time.
  *
- * The race runs once per program, in the first test that needs it; each test
- * then checks one property of what it saw.  Rounds: the main thread opens the
+ * The race runs once per IOMMU mode (a fixture variant; the device is opened
+ * and closed through that mode's path), in the first test of the variant;
+ * each test then checks one property of what it saw.  Rounds: the main thread opens the
  * device, starts the racers, lets them run for a random while, closes the
  * device under them (they stop on EBADF) and joins them.  The device is
  * reopened only after every racer has stopped, so a closed descriptor number
@@ -94,6 +96,7 @@ struct vf_map {
 
 /* What the race saw; in shared memory, as each test runs in its own process. */
 struct race_result {
+	char iommu_mode[32];	/* the variant whose race this is */
 	int state;		/* 0: not run, 1: started, 2: finished */
 	unsigned long accesses, resets, resets_eagain, flrs, pf_events, closes;
 	unsigned long bad_errno, bad_value;
@@ -107,9 +110,6 @@ struct race_result {
 	uint32_t pri_capacity, pri_alloc;
 	uint32_t want_pasid_hdr, want_pri_hdr, want_link_hdr, want_pri_capacity;
 	uint16_t want_pasid_cap, want_pri_status;
-	/* kmemleak (debug kernel): cleared before the race, scanned after. */
-	bool kmemleak;
-	int kmemleak_clear, kmemleak_scan, leaks;
 };
 
 static struct race_result *result;
@@ -402,20 +402,6 @@ static uint32_t le32(const uint8_t *p)
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static int pf_of(const char *vf, char *pf, size_t len)
-{
-	char path[PATH_MAX], target[PATH_MAX];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn", vf);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return -errno;
-	target[n] = '\0';
-	snprintf(pf, len, "%s", strrchr(target, '/') + 1);
-	return 0;
-}
-
 static void model(struct vf_map *map, unsigned int off, unsigned int len, uint64_t fixed,
 		  uint64_t var, enum byte_kind kind, const char *reg)
 {
@@ -437,7 +423,7 @@ static void map_vf(struct __test_metadata *_metadata, struct vfio_pci_device *de
 	char *pf = map->pf, path[PATH_MAX];
 
 	memset(map, 0, sizeof(*map));
-	ASSERT_EQ(0, pf_of(vf_bdf, map->pf, sizeof(map->pf))) TH_LOG("%s has no physfn: not a VF", vf_bdf);
+	ASSERT_EQ(0, vpv_pf_of(vf_bdf, map->pf, sizeof(map->pf))) TH_LOG("%s has no physfn: not a VF", vf_bdf);
 	ASSERT_EQ(0, vpv_cfg_read(pf, 0, pf_cfg, sizeof(pf_cfg)));
 	pf_pasid = vpv_ecap_find(pf_cfg, PCI_EXT_CAP_ID_PASID);
 	pf_pri = vpv_ecap_find(pf_cfg, PCI_EXT_CAP_ID_PRI);
@@ -576,7 +562,7 @@ static int dirty(struct vfio_pci_device *dev, struct vf_map *map)
 	       cfg_get(dev, map->pri + PCI_PRI_ALLOC_REQ, 4) == alloc ? 0 : -1;
 }
 
-static void run_race(struct __test_metadata *_metadata)
+static void run_race(struct __test_metadata *_metadata, const char *iommu_mode)
 {
 	static struct vf_map map;
 	void *(*const fn[NR_RACERS])(void *) = {
@@ -591,19 +577,19 @@ static void run_race(struct __test_metadata *_metadata)
 	uint64_t seed;
 	int i;
 
+	/* The first test of a variant races; the others check what it saw. */
+	if (strcmp(result->iommu_mode, iommu_mode)) {
+		memset(result, 0, sizeof(*result));
+		snprintf(result->iommu_mode, sizeof(result->iommu_mode), "%s", iommu_mode);
+	}
 	if (result->state == 2)
 		return;
-	ASSERT_EQ(0, result->state) TH_LOG("an earlier test's race did not finish");
+	ASSERT_EQ(0, result->state) TH_LOG("an earlier test's race in %s did not finish", iommu_mode);
 
-	iommu = iommu_init(MODE_IOMMUFD);
+	iommu = iommu_init(iommu_mode);
 	dev = vfio_pci_device_init(vf_bdf, iommu);
 	map_vf(_metadata, dev, &map);
 	result->state = 1;
-
-	/* Leaks found later are the race's (the report needs objects older than 5 s). */
-	result->kmemleak = !access(VPV_KMEMLEAK, F_OK);
-	if (result->kmemleak)
-		result->kmemleak_clear = vpv_file_write(VPV_KMEMLEAK, "clear");
 
 	seed = (uint64_t)time(NULL) << 16 | getpid();
 	TH_LOG("racing for %u s, seed %#llx; PASID at %#x, PRI at %#x, linked from %#x, PCIe at %#x",
@@ -652,12 +638,6 @@ static void run_race(struct __test_metadata *_metadata)
 	close(map.pf_cfg_fd);
 	ASSERT_EQ(0, vpv_cfg_write(map.pf, map.pf_pri + PCI_PRI_STATUS, &pf_clear, sizeof(pf_clear)))
 		TH_LOG("clearing the PF's PCI_PRI_STATUS flags");
-	if (result->kmemleak && !result->kmemleak_clear) {
-		sleep(6);
-		result->kmemleak_scan = vpv_file_write(VPV_KMEMLEAK, "scan");
-		if (!result->kmemleak_scan)
-			result->leaks = vpv_kmemleak_reports();
-	}
 
 	/* What the registers must read after it: from the PF, the IOMMU and the spec. */
 	result->want_pasid_hdr = map.pasid_hdr;
@@ -677,13 +657,19 @@ static void run_race(struct __test_metadata *_metadata)
 FIXTURE(race) {
 };
 
+FIXTURE_VARIANT(race) {
+	const char *iommu_mode;
+};
+
+FIXTURE_VARIANT_ADD_ALL_IOMMU_MODES(race);
+
 FIXTURE_SETUP(race)
 {
 	char drv[64];
 
 	ASSERT_EQ(0, vpv_driver_of(vf_bdf, drv, sizeof(drv)));
 	ASSERT_STREQ(VPV_DRIVER, drv) TH_LOG("%s is bound to '%s'", vf_bdf, drv);
-	run_race(_metadata);
+	run_race(_metadata, variant->iommu_mode);
 }
 
 FIXTURE_TEARDOWN(race)
@@ -744,14 +730,34 @@ TEST_F_TIMEOUT(race, registers_read_reset_values_after_the_race_and_a_final_rese
 	EXPECT_EQ(result->want_link_hdr, result->link_hdr) TH_LOG("the linking capability's header");
 }
 
-TEST_F_TIMEOUT(race, nothing_leaked_while_racing, RACE_TIMEOUT)
+/*
+ * --- after the races of every variant (the harness runs the FIXTUREs in
+ * order): kmemleak, cleared when the program started ---
+ */
+
+static int kmemleak_clear = -ENOENT;	/* writing "clear" in main(): 0 or -errno */
+
+FIXTURE(leaks) {
+};
+
+FIXTURE_SETUP(leaks)
 {
-	if (!result->kmemleak)
+}
+
+FIXTURE_TEARDOWN(leaks)
+{
+}
+
+TEST_F_TIMEOUT(leaks, nothing_leaked_while_racing, RACE_TIMEOUT)
+{
+	if (access(VPV_KMEMLEAK, F_OK))
 		SKIP(return, "no %s: kernel without CONFIG_DEBUG_KMEMLEAK (use the debug flavour)",
 		     VPV_KMEMLEAK);
-	ASSERT_EQ(0, result->kmemleak_clear) TH_LOG("writing 'clear' to %s", VPV_KMEMLEAK);
-	ASSERT_EQ(0, result->kmemleak_scan) TH_LOG("writing 'scan' to %s", VPV_KMEMLEAK);
-	EXPECT_EQ(0, result->leaks) TH_LOG("kmemleak reports after the race (first ones above)");
+	ASSERT_EQ(0, kmemleak_clear) TH_LOG("writing 'clear' to %s before the races", VPV_KMEMLEAK);
+	/* kmemleak reports only objects older than 5 s, found in a scan. */
+	sleep(6);
+	ASSERT_EQ(0, vpv_file_write(VPV_KMEMLEAK, "scan")) TH_LOG("writing 'scan' to %s", VPV_KMEMLEAK);
+	EXPECT_EQ(0, vpv_kmemleak_reports()) TH_LOG("kmemleak reports after the races (first ones above)");
 }
 
 int main(int argc, char *argv[])
@@ -770,5 +776,8 @@ int main(int argc, char *argv[])
 	result = mmap(NULL, sizeof(*result), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (result == MAP_FAILED)
 		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
+	/* Leaks found after the races are theirs: forget what earlier programs left. */
+	if (!access(VPV_KMEMLEAK, F_OK))
+		kmemleak_clear = vpv_file_write(VPV_KMEMLEAK, "clear");
 	return test_harness_run(argc, argv);
 }

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Reliability: binding, opening and unbinding a VF over and over leaks
- * nothing (kmemleak; run it on the debug kernel flavour).
+ * nothing (kmemleak; run it on the debug kernel flavour).  The opens take
+ * every IOMMU mode of libvfio in turn, so that each path (legacy container,
+ * iommufd's compat container, iommufd cdev) is checked for leaks.
+ *
+ *   vpv_rebind_test [harness options] VF     (or VFIO_SELFTESTS_BDF=VF)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +22,12 @@
 #define CYCLES 100
 
 static const char *vf_bdf;
+
+/* libvfio's IOMMU modes (the order of FIXTURE_VARIANT_ADD_ALL_IOMMU_MODES()). */
+static const char *const iommu_modes[] = {
+	MODE_VFIO_TYPE1_IOMMU, MODE_VFIO_TYPE1V2_IOMMU, MODE_IOMMUFD_COMPAT_TYPE1,
+	MODE_IOMMUFD_COMPAT_TYPE1V2, MODE_IOMMUFD,
+};
 
 FIXTURE(rebind) {
 };
@@ -46,8 +56,10 @@ TEST_F_TIMEOUT(rebind, unbind_rebind_100_cycles_leak_nothing, 300)
 	for (i = 0; i < CYCLES; i++) {
 		ASSERT_EQ(0, vpv_unbind(vf_bdf)) TH_LOG("cycle %d: unbind", i);
 		ASSERT_EQ(0, vpv_bind(vf_bdf, VPV_DRIVER)) TH_LOG("cycle %d: bind", i);
-		ASSERT_EQ(0, vpv_vfio_config_snapshot(vf_bdf, cfg, sizeof(cfg)))
-			TH_LOG("cycle %d: open, read config, close", i);
+		ASSERT_EQ(0, vpv_vfio_config_snapshot(vf_bdf, iommu_modes[i % ARRAY_SIZE(iommu_modes)],
+						      cfg, sizeof(cfg)))
+			TH_LOG("cycle %d: open (%s), read config, close", i,
+			       iommu_modes[i % ARRAY_SIZE(iommu_modes)]);
 	}
 
 	/* kmemleak reports only objects older than 5 s, found in a scan. */

@@ -5,14 +5,17 @@
  * one user does to its emulated PASID/PRI capabilities may be visible to the
  * other, and a Page Request event of the PF belongs to no VF.
  *
- * Environment (run.sh, with the vpv_pf fixture loaded with pri_enable=1):
- *   VPV_PF                    the PF
- *   VPV_VF_A, VPV_VF_B        two of its VFs, bound to vfio-pasid-vf
- *   VPV_VF_A_INDEX, ..._B_..  their indexes in the fixture's write logs
+ *   vpv_tenant_test [harness options] VF_A VF_B
+ * with two VFs of one PF (run.sh: with the vpv_pf fixture loaded with
+ * pri_enable=1); the test binds them to vfio-pasid-vf.  Their PF (physfn)
+ * and their indexes among its VFs (virtfnN: the fixture's write logs) come
+ * from sysfs.
  *
  * User A is the test process, user B a child it forks; B executes what the
- * test asks it to through a pipe and answers through another.  Expected
- * values come from the PF (sysfs), the fixture and the PCIe spec.
+ * test asks it to through a pipe and answers through another.  Both open
+ * their VF in the variant's IOMMU mode, each with its own container or
+ * iommufd.  Expected values come from the PF (sysfs), the fixture and the
+ * PCIe spec.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +39,8 @@
 
 #define FIXTURE_DEBUGFS "/sys/kernel/debug/vpv_pf"
 
-static const char *pf_bdf, *bdf_a, *bdf_b;
+static const char *bdf_a, *bdf_b;
+static char pf_bdf[32];
 static int index_a = -1, index_b = -1;
 
 /* --- a user: this process, or a child that serves requests --- */
@@ -60,6 +64,7 @@ struct user {
 	int log;		/* fixture write-log index */
 	pid_t pid;		/* the child serving this user; 0: this process */
 	int to, from;		/* pipes to and from it */
+	const char *iommu_mode;
 	struct iommu *iommu;	/* this process's user only */
 	struct vfio_pci_device *dev;
 	unsigned int pasid, pri;	/* its emulated capabilities */
@@ -119,7 +124,7 @@ static void serve(struct user *u, int in, int out)
 	struct req q;
 	struct rsp r;
 
-	u->iommu = iommu_init(MODE_IOMMUFD);
+	u->iommu = iommu_init(u->iommu_mode);
 	u->dev = vfio_pci_device_init(u->bdf, u->iommu);
 	while (read(in, &q, sizeof(q)) == sizeof(q)) {
 		r = execute(u, &q);
@@ -229,6 +234,12 @@ FIXTURE(tenants) {
 	uint32_t pri_capacity;		/* the PF's */
 };
 
+FIXTURE_VARIANT(tenants) {
+	const char *iommu_mode;
+};
+
+FIXTURE_VARIANT_ADD_ALL_IOMMU_MODES(tenants);
+
 static void find_caps(struct __test_metadata *_metadata, struct user *u)
 {
 	struct rsp pasid = request(u, OP_FIND, 0, 0, PCI_EXT_CAP_ID_PASID);
@@ -256,9 +267,9 @@ FIXTURE_SETUP(tenants)
 {
 	unsigned int pf_pasid;
 
-	if (!pf_bdf || !bdf_a || !bdf_b || index_a < 0 || index_b < 0)
-		SKIP(return, "VPV_PF, VPV_VF_A, VPV_VF_B, VPV_VF_A_INDEX, VPV_VF_B_INDEX are not all set");
-	ASSERT_STRNE(bdf_a, bdf_b) TH_LOG("VPV_VF_A and VPV_VF_B are the same VF");
+	if (!bdf_b)
+		SKIP(return, "needs two VFs of one PF: vpv_tenant_test VF_A VF_B");
+	ASSERT_STRNE(bdf_a, bdf_b) TH_LOG("VF A and VF B are the same VF");
 	ASSERT_EQ(0, vpv_cfg_read(pf_bdf, 0, self->pf_cfg, sizeof(self->pf_cfg)));
 	pf_pasid = vpv_ecap_find(self->pf_cfg, PCI_EXT_CAP_ID_PASID);
 	self->pf_pri = vpv_ecap_find(self->pf_cfg, PCI_EXT_CAP_ID_PRI);
@@ -274,11 +285,15 @@ FIXTURE_SETUP(tenants)
 
 	ensure_bound(_metadata, bdf_a);
 	ensure_bound(_metadata, bdf_b);
-	self->a = (struct user){ .name = 'A', .bdf = bdf_a, .log = index_a };
-	self->b = (struct user){ .name = 'B', .bdf = bdf_b, .log = index_b };
+	self->a = (struct user){
+		.name = 'A', .bdf = bdf_a, .log = index_a, .iommu_mode = variant->iommu_mode,
+	};
+	self->b = (struct user){
+		.name = 'B', .bdf = bdf_b, .log = index_b, .iommu_mode = variant->iommu_mode,
+	};
 	/* B first, so that it inherits nothing of A's. */
 	ASSERT_EQ(0, start_child(&self->b));
-	self->a.iommu = iommu_init(MODE_IOMMUFD);
+	self->a.iommu = iommu_init(variant->iommu_mode);
 	self->a.dev = vfio_pci_device_init(bdf_a, self->a.iommu);
 	find_caps(_metadata, &self->a);
 	find_caps(_metadata, &self->b);
@@ -585,25 +600,24 @@ TEST_F(tenants, nothing_written_to_emulated_capabilities_reaches_a_vf_or_the_pf)
 	}
 }
 
-static int env_index(const char *name)
-{
-	const char *v = getenv(name);
-	char *end;
-	long n;
-
-	if (!v || !*v)
-		return -1;
-	n = strtol(v, &end, 10);
-	return *end || n < 0 || n > 7 ? -1 : n;
-}
-
 int main(int argc, char *argv[])
 {
-	pf_bdf = vpv_env_bdf("VPV_PF");
-	bdf_a = vpv_env_bdf("VPV_VF_A");
-	bdf_b = vpv_env_bdf("VPV_VF_B");
-	index_a = env_index("VPV_VF_A_INDEX");
-	index_b = env_index("VPV_VF_B_INDEX");
+	char pf_b[32];
+	char **bdfs;
+	int nr;
+
+	bdfs = vfio_selftests_get_bdfs(&argc, argv, &nr);
+	bdf_a = bdfs[0];
+	bdf_b = nr > 1 ? bdfs[1] : NULL;
+	index_a = vpv_vf_index(bdf_a, pf_bdf, sizeof(pf_bdf));
+	if (index_a < 0)
+		ksft_exit_fail_msg("VF A %s: not a VF of an SR-IOV PF in sysfs (physfn, virtfnN): %s\n",
+				   bdf_a, strerror(-index_a));
+	if (bdf_b) {
+		index_b = vpv_vf_index(bdf_b, pf_b, sizeof(pf_b));
+		if (index_b < 0 || strcmp(pf_b, pf_bdf))
+			ksft_exit_fail_msg("VF B %s is not a VF of VF A's PF %s\n", bdf_b, pf_bdf);
+	}
 	/* A dead child must not kill us with SIGPIPE: its pipe says -EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
 	return test_harness_run(argc, argv);

@@ -2,7 +2,6 @@
 /*
  * Test plumbing for the vfio-pasid-vf selftests.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,50 +10,70 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sys/ioctl.h>
-
-#include <linux/iommufd.h>
-#include <linux/vfio.h>
+#include <libvfio.h>
 
 #include "vpv.h"
 
-const char *vpv_env_bdf(const char *name)
+const char *vpv_env(const char *name)
 {
 	const char *v = getenv(name);
 
 	return v && *v ? v : NULL;
 }
 
-static int sysfs_write(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return n;
-}
-
-int vpv_driver_of(const char *bdf, char *buf, size_t len)
+/* The last component of what the symlink /sys/bus/pci/devices/@bdf/@link points at. */
+static int link_base(const char *bdf, const char *link, char *buf, size_t len)
 {
 	char path[PATH_MAX], target[PATH_MAX];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", bdf);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, link);
 	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0) {
-		if (errno != ENOENT)
-			return -errno;
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	return snprintf(buf, len, "%s", strrchr(target, '/') + 1) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+int vpv_pf_of(const char *vf, char *pf, size_t len)
+{
+	int ret = link_base(vf, "physfn", pf, len);
+
+	return ret == -ENOENT ? -ENODEV : ret;
+}
+
+int vpv_virtfn(const char *pf, int n, char *vf, size_t len)
+{
+	char link[32];
+
+	snprintf(link, sizeof(link), "virtfn%d", n);
+	return link_base(pf, link, vf, len);
+}
+
+int vpv_vf_index(const char *vf, char *pf, size_t len)
+{
+	char bdf[32];
+	int n, ret;
+
+	ret = vpv_pf_of(vf, pf, len);
+	if (ret)
+		return ret;
+	/* The PF has a virtfnN link for each of its enabled VFs, N = 0, 1, ... */
+	for (n = 0; !vpv_virtfn(pf, n, bdf, sizeof(bdf)); n++)
+		if (!strcmp(bdf, vf))
+			return n;
+	return -ENOENT;
+}
+
+int vpv_driver_of(const char *bdf, char *buf, size_t len)
+{
+	int ret = link_base(bdf, "driver", buf, len);
+
+	if (ret == -ENOENT) {
 		buf[0] = '\0';
 		return 0;
 	}
-	target[n] = '\0';
-	snprintf(buf, len, "%s", strrchr(target, '/') + 1);
-	return 0;
+	return ret;
 }
 
 int vpv_unbind(const char *bdf)
@@ -64,12 +83,12 @@ int vpv_unbind(const char *bdf)
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver/unbind", bdf);
 	if (access(path, F_OK) == 0) {
-		ret = sysfs_write(path, bdf);
+		ret = vpv_file_write(path, bdf);
 		if (ret)
 			return ret;
 	}
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-	return sysfs_write(path, "\n");
+	return vpv_file_write(path, "\n");
 }
 
 int vpv_bind(const char *bdf, const char *driver)
@@ -81,77 +100,27 @@ int vpv_bind(const char *bdf, const char *driver)
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-	ret = sysfs_write(path, driver);
+	ret = vpv_file_write(path, driver);
 	if (ret)
 		return ret;
 	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
-	ret = sysfs_write(path, bdf);
+	ret = vpv_file_write(path, bdf);
 	if (ret) {
 		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", bdf);
-		sysfs_write(path, "\n");
+		vpv_file_write(path, "\n");
 	}
 	return ret;
 }
 
-/* Open @bdf's VFIO cdev and attach it to a fresh IOAS; returns the fd. */
-static int vfio_cdev_open(const char *bdf, int *iommufd)
+int vpv_vfio_config_snapshot(const char *bdf, const char *iommu_mode, uint8_t *buf, size_t len)
 {
-	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
-	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	char path[PATH_MAX], cdev[PATH_MAX] = "";
-	struct dirent *de;
-	DIR *dir;
-	int fd;
+	struct iommu *iommu = iommu_init(iommu_mode);
+	struct vfio_pci_device *dev = vfio_pci_device_init(bdf, iommu);
+	ssize_t n = pread(dev->fd, buf, len, dev->config_space.offset);
+	int ret = n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
-	dir = opendir(path);
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir)))
-		if (!strncmp(de->d_name, "vfio", 4))
-			snprintf(cdev, sizeof(cdev), "/dev/vfio/devices/%s", de->d_name);
-	closedir(dir);
-	if (!cdev[0])
-		return -ENOENT;
-
-	*iommufd = open("/dev/iommu", O_RDWR);
-	if (*iommufd < 0)
-		return -errno;
-	fd = open(cdev, O_RDWR);
-	if (fd < 0)
-		goto err;
-	bind.iommufd = *iommufd;
-	if (ioctl(fd, VFIO_DEVICE_BIND_IOMMUFD, &bind) ||
-	    ioctl(*iommufd, IOMMU_IOAS_ALLOC, &alloc))
-		goto err;
-	attach.pt_id = alloc.out_ioas_id;
-	if (ioctl(fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
-		goto err;
-	return fd;
-err:
-	fd = -errno;
-	close(*iommufd);
-	return fd;
-}
-
-int vpv_vfio_config_snapshot(const char *bdf, uint8_t *buf, size_t len)
-{
-	struct vfio_region_info info = {
-		.argsz = sizeof(info),
-		.index = VFIO_PCI_CONFIG_REGION_INDEX,
-	};
-	int fd, iommufd, ret = 0;
-
-	fd = vfio_cdev_open(bdf, &iommufd);
-	if (fd < 0)
-		return fd;
-	if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, &info))
-		ret = -errno;
-	else if (pread(fd, buf, len, info.offset) != (ssize_t)len)
-		ret = -EIO;
-	close(fd);
-	close(iommufd);
+	vfio_pci_device_cleanup(dev);
+	iommu_cleanup(iommu);
 	return ret;
 }
 
@@ -256,7 +225,16 @@ int vpv_file_read(const char *path, char *buf, size_t len)
 
 int vpv_file_write(const char *path, const char *val)
 {
-	return sysfs_write(path, val);
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return n;
 }
 
 static int cfg_rw(const char *bdf, unsigned int off, void *buf, size_t len, bool write)

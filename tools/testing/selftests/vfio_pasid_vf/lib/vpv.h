@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Test plumbing for the vfio-pasid-vf selftests: sysfs binding through
- * driver_override, the kernel log, and the devices the VM harness made.
+ * Test plumbing for the vfio-pasid-vf selftests: what sysfs says about a VF,
+ * binding through driver_override, config space, the kernel log, the vpv_pf
+ * fixture, and the IOMMU-mode variants of the tests that open a VF.
  */
 #ifndef VPV_SELFTEST_H
 #define VPV_SELFTEST_H
@@ -15,12 +16,42 @@
 #define PCI_CFG_SPACE_EXP_SIZE 4096
 
 /*
- * The functions the VM harness (run.sh) prepared, from the environment:
- * VPV_VF (a VF of the SR-IOV PF, bound to vfio-pasid-vf), VPV_PF2 (an SR-IOV
- * PF that the tests may unbind), VPV_NONVF (a function that is not a VF).
- * Returns NULL if the variable is unset.
+ * A setting of the VM harness (run.sh) that sysfs cannot tell: the path of
+ * a .ko to load, the parameters a module was loaded with, a function that the
+ * tests may unbind.  NULL if the variable is unset or empty.  Every device a
+ * test is about comes from the command line or VFIO_SELFTESTS_BDF
+ * (vfio_selftests_get_bdf()); what follows from it comes from sysfs (below).
  */
-const char *vpv_env_bdf(const char *name);
+const char *vpv_env(const char *name);
+
+/*
+ * The PF of the SR-IOV VF @vf (its physfn link), written to @pf.  0, or
+ * -ENODEV if @vf is not a VF, or another -errno.
+ */
+int vpv_pf_of(const char *vf, char *pf, size_t len);
+
+/*
+ * The PF of the SR-IOV VF @vf, written to @pf, and @vf's index among the
+ * PF's VFs: the N of the PF's virtfnN link that points at @vf (the vpv_pf
+ * fixture names its write logs and fault targets by it).  The index, or
+ * -ENODEV if @vf is not a VF, -ENOENT if no virtfnN link points at it.
+ */
+int vpv_vf_index(const char *vf, char *pf, size_t len);
+
+/* VF number @n of @pf (its virtfnN link), written to @vf.  0 or -errno. */
+int vpv_virtfn(const char *pf, int n, char *vf, size_t len);
+
+/*
+ * One variant of a FIXTURE per IOMMU mode of libvfio, as
+ * tools/testing/selftests/vfio does: FIXTURE_VARIANT_ADD_ALL_IOMMU_MODES(f)
+ * after FIXTURE_VARIANT(f) { const char *iommu_mode; }.  Each variant is
+ * named after its mode (vfio_type1_iommu, ..., iommufd), so that run.sh can
+ * leave modes out with the harness's -V.
+ */
+#define FIXTURE_VARIANT_ADD_IOMMU_MODE(_mode, _fixture)	\
+FIXTURE_VARIANT_ADD(_fixture, _mode) {			\
+	.iommu_mode = #_mode,					\
+}
 
 /* The driver bound to @bdf, written to @buf; "" if none.  0 or -errno. */
 int vpv_driver_of(const char *bdf, char *buf, size_t len);
@@ -36,10 +67,12 @@ int vpv_bind(const char *bdf, const char *driver);
 int vpv_unbind(const char *bdf);
 
 /*
- * Read the whole config space of @bdf through VFIO (iommufd cdev), with the
- * device bound to @driver: open, read @len bytes at offset 0, close.
+ * Read the first @len bytes of the config space of @bdf through VFIO, with
+ * the device bound to a VFIO driver: open it in @iommu_mode (libvfio's
+ * iommu_init()), read, close.  0 or -errno; libvfio ends the test on a
+ * failed open.
  */
-int vpv_vfio_config_snapshot(const char *bdf, uint8_t *buf, size_t len);
+int vpv_vfio_config_snapshot(const char *bdf, const char *iommu_mode, uint8_t *buf, size_t len);
 
 /* A cursor at the end of the kernel log (/dev/kmsg); -errno on error. */
 int vpv_kmsg_open(void);
