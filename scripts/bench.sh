@@ -33,7 +33,7 @@ if [[ ${1:-} == --guest ]]; then
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 	pf=$(find_pci_fn 0x8086 0x10c9)
 	[[ -n $pf ]] || die "no igb PF in the VM"
-	insmod "$fixture" pf="$pf"
+	insmod "$fixture" pf="$pf" pri_enable=1 # PRI enabled on the PF, as an IOMMU driver would
 	echo 0 >"$sysfs/$pf/sriov_drivers_autoprobe"
 	echo 1 >"$sysfs/$pf/sriov_numvfs"
 	vf=$(basename "$(readlink "$sysfs/$pf/virtfn0")")
@@ -46,7 +46,7 @@ if [[ ${1:-} == --guest ]]; then
 	bind vfio-pasid-vf
 	"$bench" "$vf" 1 0x100 >/dev/null # one open, so that placement is known
 	placement=$(cat "$sysfs/$vf/vfio_pasid_vf/placement")
-	off=$(sed -n 's/^PASID at \(0x[0-9a-f]*\).*/\1/p' <<<"$placement")
+	off=$(sed -n 's/.*PASID at \(0x[0-9a-f]*\).*/\1/p' <<<"$placement")
 	[[ -n $off ]] || die "PASID was not placed: $placement"
 	echo "# VF $vf; $placement"
 	# Alternate the drivers (A B A B, or A B C A B C with a baseline) and keep
