@@ -28,6 +28,13 @@ fn as_raw<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> *mut bindings:
     core::ptr::from_ref(pdev).cast_mut().cast()
 }
 
+/// The `struct device` embedded in the `struct pci_dev` that `pdev` wraps.
+fn dev_raw<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> *mut bindings::device {
+    let dev: &device::Device<Ctx> = pdev.as_ref();
+    // `device::Device` is a `#[repr(transparent)]` wrapper of `Opaque<device>`.
+    core::ptr::from_ref(dev).cast_mut().cast()
+}
+
 /// The errno of a `PCIBIOS_*` code, as `pcibios_err_to_errno()` maps it; a negative value
 /// is an errno already.
 fn pcibios_err_to_errno(err: c_int) -> Error {
@@ -123,7 +130,7 @@ impl<Ctx: device::DeviceContext> FunctionExt for pci::Device<Ctx> {
     fn iommu_max_pasids(&self) -> u32 {
         // SAFETY: By the type invariant of `pci::Device` the `pci_dev`, and so its embedded
         // `struct device`, is valid.
-        unsafe { bindings::vpv_dev_max_pasids(&raw mut (*as_raw(self)).dev) }
+        unsafe { bindings::vpv_dev_max_pasids(dev_raw(self)) }
     }
 }
 
@@ -147,5 +154,55 @@ impl VirtfnExt for pci::Device<device::Bound> {
         // `pci_stop_and_remove_bus_device()` has unbound the VF. `self` is bound for the
         // lifetime of the borrow (the `Bound` context), so the PF outlives it.
         Ok(unsafe { &*pf.cast::<pci::Device>() })
+    }
+}
+
+/// `DL_FLAG_AUTOREMOVE_CONSUMER` (`BIT(1)`, a macro bindgen cannot evaluate): a managed
+/// device link, dropped when the consumer's driver unbinds.
+const DL_FLAG_AUTOREMOVE_CONSUMER: u32 = 1 << 1;
+
+/// What a VF's driver does in its probe about its PF.
+pub(crate) trait VirtfnProbeExt {
+    /// Makes the function a consumer of its PF in a managed device link
+    /// (`device_link_add()`), so that the PF's driver cannot unbind while this function is
+    /// bound: the driver core unbinds this function first
+    /// (`device_links_unbind_consumers()`). The link goes when this function's driver
+    /// unbinds.
+    ///
+    /// [`EPROBE_DEFER`] if the PF has no driver bound (the driver core probes again once it
+    /// has one), as Documentation/driver-api/device_link.rst prescribes for a supplier that
+    /// is not there; [`EINVAL`] if the function is not a VF; [`ENOMEM`] if no link could be
+    /// made.
+    fn link_to_physfn(&self) -> Result;
+}
+
+impl VirtfnProbeExt for pci::Device<device::Core<'_>> {
+    fn link_to_physfn(&self) -> Result {
+        let pf = self.physfn()?;
+        let (vf_dev, pf_dev) = (dev_raw(self), dev_raw(pf));
+        // SAFETY: Both devices are valid (`physfn`); this is the consumer's probe (the `Core`
+        // context), where a driver may add a link to a supplier.
+        let link =
+            unsafe { bindings::device_link_add(vf_dev, pf_dev, DL_FLAG_AUTOREMOVE_CONSUMER) };
+        if link.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `link` is the valid link just returned; the consumer is probing, so a
+        // supplier that unbinds waits for the probe to end (`wait_for_device_probe()`) before
+        // it changes the link's state. `links.status` changes as the PF's driver binds and
+        // unbinds, without the VF's lock: read it once, as `READ_ONCE()` does; if it says
+        // bound, the link was made in `DL_STATE_CONSUMER_PROBE` and unbinding now waits.
+        let bound = unsafe {
+            (*link).status == bindings::device_link_state_DL_STATE_CONSUMER_PROBE
+                && core::ptr::read_volatile(&raw const (*pf_dev).links.status)
+                    == bindings::dl_dev_state_DL_DEV_DRIVER_BOUND
+        };
+        // A link made while the PF has no driver stays dormant; the failed probe drops it
+        // (`device_links_no_driver()`), and the driver core retries the probe later.
+        if bound {
+            Ok(())
+        } else {
+            Err(EPROBE_DEFER)
+        }
     }
 }

@@ -142,3 +142,20 @@ pub(crate) unsafe fn device_show<T: Operations>(
         Err(e) => e.to_errno() as isize,
     }
 }
+
+/// Runs `show` of a driver attribute; returns what the `show` callback returns.
+///
+/// # Safety
+///
+/// `buf` must be the `PAGE_SIZE` buffer of a running `show` callback.
+pub(crate) unsafe fn driver_show(
+    buf: *mut c_char,
+    show: impl FnOnce(&mut SysfsBuf<'_>) -> Result,
+) -> isize {
+    // SAFETY: Per the function's requirements.
+    let mut out = unsafe { SysfsBuf::from_raw(buf) };
+    match show(&mut out) {
+        Ok(()) => out.len(),
+        Err(e) => e.to_errno() as isize,
+    }
+}

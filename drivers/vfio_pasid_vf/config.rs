@@ -23,6 +23,7 @@ use crate::emu::{
     Emulation,
     WriteEffects, //
 };
+use crate::pf::PasidUser;
 use crate::vf::PasidVf;
 use crate::vfio::{
     pci::{
@@ -44,6 +45,8 @@ const CHUNK: usize = 8;
 /// close.
 #[pin_data]
 pub(crate) struct OpenVf {
+    /// The VF's registration as a PASID user of its PF, while PASID is presented.
+    _pasid_user: Option<PasidUser>,
     /// The config space range that holds every emulated byte; empty when nothing is
     /// emulated. Fixed for the open, so read without a lock on every access.
     span: Range<u64>,
@@ -69,13 +72,18 @@ struct VfEmulation {
 }
 
 impl OpenVf {
-    /// The state of an open with `emu`, or with nothing emulated.
-    pub(crate) fn new(emu: Option<Emulation>) -> impl PinInit<Self, Error> {
+    /// The state of an open with `emu`, or with nothing emulated, and `pasid_user` if it
+    /// presents PASID.
+    pub(crate) fn new(
+        emu: Option<Emulation>,
+        pasid_user: Result<Option<PasidUser>>,
+    ) -> impl PinInit<Self, Error> {
         let span = emu
             .as_ref()
             .and_then(Emulation::span)
             .map_or(0..0, |span| u64::from(span.start)..u64::from(span.end));
         try_pin_init!(Self {
+            _pasid_user: pasid_user?,
             span,
             emu <- new_mutex!(emu.map(|emu| VfEmulation {
                 emu,

@@ -12,6 +12,7 @@
 //! - [`config`]: the config-space accesses of userspace, split between the emulation and
 //!   vfio-pci;
 //! - [`attrs`]: the sysfs attributes (declared in `sysfs.c`);
+//! - [`pf`]: the PASID users of each PF (the open VFs that present its PASID);
 //! - [`offsets`]: the administrator's offsets, kept by the driver for VFs not bound yet;
 //! - [`params`]: the module parameters (declared in `params.c`);
 //! - [`emu`]: the emulation core (register models, chain walk, placement, access merging),
@@ -42,6 +43,7 @@ mod offsets;
 mod params;
 #[path = "../../rust/pci.rs"]
 mod pci_ext;
+mod pf;
 #[path = "../../rust/sysfs.rs"]
 mod sysfs;
 mod vf;
@@ -67,6 +69,8 @@ impl InPlaceModule for VfioPasidVf {
         // SAFETY: The module initializer runs once, and the table is initialised here,
         // before the driver that uses it is registered below.
         let table = unsafe { offsets::init(params::offsets()) };
+        // SAFETY: As above.
+        unsafe { pf::init() };
         try_pin_init!(Self {
             _driver <- {
                 table?;

@@ -23,8 +23,15 @@ static ssize_t offsets_store(struct device_driver *drv, const char *buf, size_t 
 }
 static DRIVER_ATTR_RW(offsets);
 
+static ssize_t pasid_users_show(struct device_driver *drv, char *buf)
+{
+	return vpv_pasid_users_show(buf);
+}
+static DRIVER_ATTR_RO(pasid_users);
+
 static struct attribute *vpv_drv_attrs[] = {
 	&driver_attr_offsets.attr,
+	&driver_attr_pasid_users.attr,
 	NULL,
 };
 
@@ -43,8 +50,15 @@ static ssize_t placement_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(placement);
 
+static ssize_t pf_pasid_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return vpv_pf_pasid_show(dev, buf);
+}
+static DEVICE_ATTR_RO(pf_pasid);
+
 static struct attribute *vpv_attrs[] = {
 	&dev_attr_placement.attr,
+	&dev_attr_pf_pasid.attr,
 	NULL,
 };
 

@@ -52,8 +52,10 @@ use crate::offsets::{
 use crate::params;
 use crate::pci_ext::{
     FunctionExt,
-    VirtfnExt, //
+    VirtfnExt,
+    VirtfnProbeExt, //
 };
+use crate::pf::PasidUser;
 use crate::sysfs::{
     DeviceAttributeGroups,
     DriverAttributeGroups,
@@ -235,7 +237,16 @@ impl Driver for PasidVf {
             );
             return Err(ENODEV);
         }
-        Ok(())
+        // The PF's driver cannot unbind while the VF is bound: the VF is released first,
+        // through vfio's request path, as when its own device goes away.
+        pdev.link_to_physfn().inspect_err(|e| {
+            if *e == EPROBE_DEFER {
+                dev_info!(
+                    pdev,
+                    "the PF has no driver: probe deferred until it has one\n"
+                );
+            }
+        })
     }
 
     fn dev_groups() -> Option<DeviceAttributeGroups<Self>> {
@@ -269,7 +280,9 @@ impl Operations for PasidVf {
     }
 
     fn open_device(dev: &Device<Self, Opening>) -> impl PinInit<Self::OpenData, Error> {
-        OpenVf::new(build_emulation(dev))
+        let emu = build_emulation(dev);
+        let pasid_user = pasid_user(dev, emu.as_ref());
+        OpenVf::new(emu, pasid_user)
     }
 
     fn reset_done(dev: &Device<Self>, open: Option<&OpenVf>) {
@@ -319,6 +332,18 @@ impl VfState {
         }
         .map_err(|_| EOVERFLOW)
     }
+}
+
+/// Registers the VF of `dev` as a PASID user of its PF if `emu` presents PASID.
+fn pasid_user(
+    dev: &Device<PasidVf, Opening>,
+    emu: Option<&Emulation>,
+) -> Result<Option<PasidUser>> {
+    if emu.and_then(|emu| emu.offset(EmulatedCap::Pasid)).is_none() {
+        return Ok(None);
+    }
+    let vf = dev.pdev();
+    PasidUser::new(vf.physfn()?, vf).map(Some)
 }
 
 /// Reads the extended config space of `pdev`, a dword at a time; empty without one. A dword

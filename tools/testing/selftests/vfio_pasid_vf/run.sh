@@ -27,8 +27,9 @@ The emulation suite (needs --module and --fixture) loads the vpv_pf fixture
 per PF type, with PRI enabled on the PF, VF capabilities that vfio-pci hides
 and hidden registers; creates the VFs (igb: 3, nvme: 2; VF 1 with a full
 extended config space), binds VF 0 (on igb also VF 2) to vfio-pasid-vf and
-runs vpv_emul_test and vpv_race_test on VF 0, and on igb vpv_tenant_test on
-VF 0 and VF 2; then reloads the module with emulate=0 and checks that VF 0
+runs vpv_emul_test and vpv_race_test on VF 0, on igb vpv_tenant_test on
+VF 0 and VF 2, and last vpv_pf_test on VF 0 (it unbinds the PF's driver while
+VF 0 is open, and restores the PF, its VFs and VF 0's binding); then reloads the module with emulate=0 and checks that VF 0
 is byte for byte what vfio-pci shows (vpv_config_test).  Last, it loads the
 fixture on the igb PF with a VF Device ID on vfio-pci's denylist
 (vf_device=0x37c9), creates 1 VF and runs vpv_denylist_test on it (which
@@ -46,8 +47,9 @@ Each program gets the VF it tests on its command line (vpv_tenant_test: two
 VFs), as tools/testing/selftests/vfio does; what follows from a VF (its PF,
 its index among the PF's VFs, the fixture's full VF) the tests take from
 sysfs.  The environment carries only what sysfs cannot tell: the .ko paths,
-the fixture's load parameters, the race's duration and the spare functions
-vpv_bind_test may unbind (VPV_PF2, VPV_NONVF).
+the fixture's load parameters, the race's duration, vpv_pf_test's number of
+open/close cycles (VPV_PF_CYCLES, passed through from run.sh's environment)
+and the spare functions vpv_bind_test may unbind (VPV_PF2, VPV_NONVF).
 
 The tests that open a VF through VFIO (vpv_bind_test, vpv_config_test,
 vpv_emul_test, vpv_race_test, vpv_tenant_test) run once per IOMMU mode of
@@ -106,7 +108,7 @@ case $suite in
 functional) progs=(vpv_bind_test vpv_config_test vpv_params_test) ;;
 reliability) progs=(vpv_rebind_test) ;;
 fixture) progs=(vpv_fixture_test) ;;
-emulation) progs=(vpv_emul_test vpv_race_test) ;;	# + vpv_tenant_test on igb
+emulation) progs=(vpv_emul_test vpv_race_test) ;;	# + vpv_tenant_test on igb, vpv_pf_test
 *) usage >&2; exit 2 ;;
 esac
 
@@ -291,7 +293,9 @@ fixture_params() { # type pf
 # The programs of a PF type, and the number of VFs they need.
 type_progs() { # type
 	if [[ $suite == emulation && $1 == igb ]]; then
-		echo "${progs[*]} vpv_tenant_test"
+		echo "${progs[*]} vpv_tenant_test vpv_pf_test"
+	elif [[ $suite == emulation ]]; then
+		echo "${progs[*]} vpv_pf_test"
 	else
 		echo "${progs[*]}"
 	fi
@@ -414,6 +418,12 @@ run_fixture_suite() {
 			vpv_tenant_test)
 				run_prog "$n" "$prog ($type)" \
 					"$tests/$prog" "${mode_filter[@]}" "$vf0" "$vf2" || failed=1
+				;;
+			vpv_pf_test) # one IOMMU mode: it is about the PF's driver
+				# igb disables SR-IOV when its driver unbinds: no VF can
+				# outlive its PF's driver there (-F: not run, not a skip).
+				run_prog "$n" "$prog ($type)" "$tests/$prog" \
+					$([[ $type != igb ]] || echo -F nodriver) "$vf0" || failed=1
 				;;
 			*)
 				run_prog "$n" "$prog ($type)" \

@@ -1488,10 +1488,6 @@ TEST_F(vfio_pci, bytes_outside_the_emulated_capabilities_match_vfio_pci)
 
 int main(int argc, char *argv[])
 {
-	vf_bdf = vfio_selftests_get_bdf(&argc, argv);
-	vf_index = vpv_vf_index(vf_bdf, pf_bdf, sizeof(pf_bdf));
-	if (vf_index < 0)
-		ksft_exit_fail_msg("%s: not a VF of an SR-IOV PF in sysfs (physfn, virtfnN): %s\n",
-				   vf_bdf, strerror(-vf_index));
+	vf_bdf = vpv_vf_from_args(&argc, argv, pf_bdf, sizeof(pf_bdf), &vf_index);
 	return test_harness_run(argc, argv);
 }

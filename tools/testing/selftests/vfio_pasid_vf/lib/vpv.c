@@ -12,6 +12,8 @@
 
 #include <libvfio.h>
 
+#include "kselftest.h"
+
 #include "vpv.h"
 
 const char *vpv_env(const char *name)
@@ -40,6 +42,17 @@ int vpv_pf_of(const char *vf, char *pf, size_t len)
 	int ret = link_base(vf, "physfn", pf, len);
 
 	return ret == -ENOENT ? -ENODEV : ret;
+}
+
+const char *vpv_vf_from_args(int *argc, char *argv[], char *pf, size_t len, int *index)
+{
+	const char *vf = vfio_selftests_get_bdf(argc, argv);
+
+	*index = vpv_vf_index(vf, pf, len);
+	if (*index < 0)
+		ksft_exit_fail_msg("%s: not a VF of an SR-IOV PF in sysfs (physfn, virtfnN): %s\n",
+				   vf, strerror(-*index));
+	return vf;
 }
 
 int vpv_virtfn(const char *pf, int n, char *vf, size_t len)

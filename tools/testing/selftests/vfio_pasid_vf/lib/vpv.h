@@ -38,6 +38,14 @@ int vpv_pf_of(const char *vf, char *pf, size_t len);
  */
 int vpv_vf_index(const char *vf, char *pf, size_t len);
 
+/*
+ * For a test's main(): the VF named on the command line (or in
+ * VFIO_SELFTESTS_BDF, vfio_selftests_get_bdf()), its PF written to @pf and its
+ * index among the PF's VFs to @index; exits the test program with a failure if
+ * it is not a VF of an SR-IOV PF in sysfs.
+ */
+const char *vpv_vf_from_args(int *argc, char *argv[], char *pf, size_t len, int *index);
+
 /* VF number @n of @pf (its virtfnN link), written to @vf.  0 or -errno. */
 int vpv_virtfn(const char *pf, int n, char *vf, size_t len);
 
