@@ -23,8 +23,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 
 #include <linux/vfio.h>
 
@@ -391,6 +393,30 @@ TEST_F_TIMEOUT(users, users_return_to_zero_after_open_close_cycles_across_two_vf
 	ASSERT_EQ(0, pf_pasid(vf_bdf));
 	ASSERT_EQ(0, pf_pasid(self->sibling));
 	ASSERT_FALSE(listed(pf_bdf, "")) TH_LOG("PF %s still has users in %s", pf_bdf, PASID_USERS);
+}
+
+/*
+ * Module unload while a VF holds its PF's PASID: refused.  vfio pins the
+ * driver's module from a device's first open to its last close, so rmmod
+ * (delete_module with O_NONBLOCK) fails with EWOULDBLOCK and nothing changes.
+ */
+TEST_F(users, module_unload_is_refused_while_a_vf_is_open)
+{
+	struct vfio_pci_device *dev;
+	char drv[64];
+	int ret;
+
+	dev = vfio_pci_device_init(vf_bdf, self->iommu);
+	ASSERT_EQ(1, pf_pasid(vf_bdf));
+	ret = syscall(__NR_delete_module, "vfio_pasid_vf", O_NONBLOCK);
+	ASSERT_EQ(-1, ret);
+	ASSERT_EQ(EWOULDBLOCK, errno) TH_LOG("delete_module: %s", strerror(errno));
+	ASSERT_EQ(0, access("/sys/module/vfio_pasid_vf", F_OK));
+	ASSERT_EQ(0, vpv_driver_of(vf_bdf, drv, sizeof(drv)));
+	ASSERT_STREQ(VPV_DRIVER, drv);
+	ASSERT_EQ(1, pf_pasid(vf_bdf));
+	vfio_pci_device_cleanup(dev);
+	ASSERT_EQ(0, pf_pasid(vf_bdf));
 }
 
 int main(int argc, char *argv[])
