@@ -3,7 +3,9 @@
  * C helpers for what Rust cannot call directly: static inline functions and
  * macros of the vfio and PCI headers.  Each is a one-line forwarder.
  */
+#include <linux/eventfd.h>
 #include <linux/iommu.h>
+#include <linux/rcupdate.h>
 
 #include "helpers.h"
 
@@ -40,4 +42,20 @@ static const struct vfio_pci_device_ops vpv_pci_dev_ops = {
 const struct vfio_pci_device_ops *vpv_vfio_pci_dev_ops(void)
 {
 	return &vpv_pci_dev_ops;
+}
+
+/*
+ * Signal the user's error eventfd (VFIO_PCI_ERR_IRQ_INDEX), as
+ * vfio_pci_core_aer_err_detected() does: err_trigger is replaced only under
+ * RCU (vfio_pci_eventfd_replace_locked()), so RCU is all a reader needs.
+ */
+void vpv_vfio_pci_signal_err(struct vfio_pci_core_device *vdev)
+{
+	struct vfio_pci_eventfd *eventfd;
+
+	rcu_read_lock();
+	eventfd = rcu_dereference(vdev->err_trigger);
+	if (eventfd)
+		eventfd_signal(eventfd->ctx);
+	rcu_read_unlock();
 }

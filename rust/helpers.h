@@ -15,5 +15,6 @@ void *vpv_dev_get_drvdata(const struct device *dev);
 void vpv_vfio_put_device(struct vfio_device *vdev);
 u32 vpv_dev_max_pasids(const struct device *dev);
 const struct vfio_pci_device_ops *vpv_vfio_pci_dev_ops(void);
+void vpv_vfio_pci_signal_err(struct vfio_pci_core_device *vdev);
 
 #endif /* VPV_HELPERS_H */

@@ -23,11 +23,13 @@ use crate::emu::{
     Emulation,
     WriteEffects, //
 };
+use crate::pci_ext::FunctionExt;
 use crate::pf::PasidUser;
 use crate::vf::PasidVf;
 use crate::vfio::{
     pci::{
         Device,
+        DeviceContext,
         Read,
         Write, //
     },
@@ -46,7 +48,7 @@ const CHUNK: usize = 8;
 #[pin_data]
 pub(crate) struct OpenVf {
     /// The VF's registration as a PASID user of its PF, while PASID is presented.
-    _pasid_user: Option<PasidUser>,
+    pasid_user: Option<PasidUser>,
     /// The config space range that holds every emulated byte; empty when nothing is
     /// emulated. Fixed for the open, so read without a lock on every access.
     span: Range<u64>,
@@ -69,6 +71,8 @@ struct VfEmulation {
     /// A reset after which the function did not answer has been logged since the device
     /// was opened.
     logged_unreachable: bool,
+    /// The PF's PASID going off has been logged since the device was opened.
+    logged_pf_pasid_off: bool,
 }
 
 impl OpenVf {
@@ -83,13 +87,14 @@ impl OpenVf {
             .and_then(Emulation::span)
             .map_or(0..0, |span| u64::from(span.start)..u64::from(span.end));
         try_pin_init!(Self {
-            _pasid_user: pasid_user?,
+            pasid_user: pasid_user?,
             span,
             emu <- new_mutex!(emu.map(|emu| VfEmulation {
                 emu,
                 logged_ignored_bits: false,
                 logged_pri_reset: false,
                 logged_unreachable: false,
+                logged_pf_pasid_off: false,
             })),
         })
     }
@@ -109,6 +114,34 @@ impl OpenVf {
             None => Access::Real,
         }
     }
+}
+
+/// Checks the PF's PASID before an access to the emulated bytes, since nothing tells the
+/// driver when it goes off. On a change, tells the emulation (PASID Control reads 0 while it
+/// is off); when it went off, logs it once per open and signals the user's error eventfd.
+fn check_pf_pasid<Ctx: DeviceContext>(dev: &Device<PasidVf, Ctx>, open: &OpenVf) {
+    let Some(user) = open.pasid_user.as_ref() else {
+        return;
+    };
+    let off = !user.pf().pasid_enabled();
+    {
+        let mut guard = open.emu.lock();
+        let Some(vf) = Option::as_mut(&mut guard) else {
+            return;
+        };
+        if !vf.emu.set_pf_pasid_off(off) || !off {
+            return;
+        }
+        if !vf.logged_pf_pasid_off {
+            vf.logged_pf_pasid_off = true;
+            dev_warn!(
+                dev.pdev(),
+                "the PF's PASID went off: emulated PASID Control reads 0 until it is back and written again; error eventfd signalled (logged once per open)\n"
+            );
+        }
+    }
+    // Without the lock: the eventfd's waiters run from here.
+    dev.signal_error();
 }
 
 /// A reset of the function (FLR, `VFIO_DEVICE_RESET`, bus reset) resets the emulated
@@ -150,6 +183,9 @@ pub(crate) fn read(
     pos: u64,
 ) -> Result<usize> {
     let access = open.classify(pos, buf.len());
+    if access != Access::Real {
+        check_pf_pasid(dev, open);
+    }
     // The real bytes of the whole range in one call, as vfio-pci alone would read them.
     if access != Access::Emulated {
         dev.core_read_config(buf, pos)?;
@@ -186,6 +222,7 @@ pub(crate) fn write(
     if open.classify(pos, buf.len()) == Access::Real {
         return dev.core_write_config(buf, pos);
     }
+    check_pf_pasid(dev, open);
     buf.for_each_aligned(pos, CHUNK, |pos, part| {
         if !open.in_span(pos, part.len()) {
             return dev.core_write_config(part, pos).map(|_| ());

@@ -102,6 +102,13 @@ impl PasidUser {
     }
 }
 
+impl PasidUser {
+    /// The PF whose PASID the VF uses.
+    pub(crate) fn pf(&self) -> &pci::Device {
+        &self.pf
+    }
+}
+
 impl Drop for PasidUser {
     fn drop(&mut self) {
         let mut registry = REGISTRY.lock();

@@ -639,3 +639,35 @@ fn register_tables_cover_each_capability_without_gaps_or_overlaps() {
         assert_eq!(end, regs.cap().size());
     }
 }
+
+#[test]
+fn pasid_ctrl_reads_0_and_ignores_writes_while_the_pf_pasid_is_off() {
+    let all = PCI_PASID_CTRL_ENABLE | PCI_PASID_CTRL_EXEC | PCI_PASID_CTRL_PRIV;
+    let mut regs = pasid(PCI_PASID_CAP_EXEC | PCI_PASID_CAP_PRIV);
+    write16(&mut regs, PCI_PASID_CTRL, all);
+    assert_eq!(read16(&regs, PCI_PASID_CTRL), all);
+    assert!(regs.set_pf_pasid_off(true));
+    assert_eq!(read16(&regs, PCI_PASID_CTRL), 0);
+    write16(&mut regs, PCI_PASID_CTRL, all);
+    assert_eq!(read16(&regs, PCI_PASID_CTRL), 0);
+    assert!(!regs.set_pf_pasid_off(true), "no change: already off");
+}
+
+#[test]
+fn pasid_ctrl_enable_stays_0_when_the_pf_pasid_comes_back_until_written() {
+    let mut regs = pasid(0);
+    write16(&mut regs, PCI_PASID_CTRL, PCI_PASID_CTRL_ENABLE);
+    assert!(regs.set_pf_pasid_off(true));
+    assert!(regs.set_pf_pasid_off(false));
+    assert_eq!(read16(&regs, PCI_PASID_CTRL), 0);
+    write16(&mut regs, PCI_PASID_CTRL, PCI_PASID_CTRL_ENABLE);
+    assert_eq!(read16(&regs, PCI_PASID_CTRL), PCI_PASID_CTRL_ENABLE);
+}
+
+#[test]
+fn pri_ignores_the_pf_pasid_state() {
+    let mut regs = pri_enabled();
+    let before = read16(&regs, PCI_PRI_CTRL);
+    assert!(!regs.set_pf_pasid_off(true));
+    assert_eq!(read16(&regs, PCI_PRI_CTRL), before);
+}

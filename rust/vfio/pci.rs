@@ -309,6 +309,14 @@ impl<T: Operations, Ctx: DeviceContext> Device<T, Ctx> {
     pub(crate) fn data(&self) -> &T::Data {
         &self.data
     }
+
+    /// Signals the user's error eventfd (`VFIO_PCI_ERR_IRQ_INDEX`), as vfio-pci does on an
+    /// AER error; nothing if the user set none.
+    pub(crate) fn signal_error(&self) {
+        // SAFETY: By the type invariant `core` is initialised; the helper reads its
+        // `err_trigger` under RCU, the only way vfio-pci replaces it.
+        unsafe { bindings::vpv_vfio_pci_signal_err(self.core()) }
+    }
 }
 
 impl<T: Operations> Device<T, Opening> {

@@ -415,6 +415,14 @@ impl Emulation {
         }
     }
 
+    /// Tells the emulated PASID capability whether the PF's PASID is off
+    /// ([`CapRegs::set_pf_pasid_off`]); returns whether that changed anything.
+    pub fn set_pf_pasid_off(&mut self, off: bool) -> bool {
+        self.pasid
+            .as_mut()
+            .is_some_and(|slot| slot.regs.set_pf_pasid_off(off))
+    }
+
     /// Latches device events in Page Request Status: `bits` may set Response Failure and
     /// Unexpected PRG Index, which stay set until written 1. Other bits are ignored.
     ///

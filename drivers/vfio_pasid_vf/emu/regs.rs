@@ -276,6 +276,8 @@ pub struct CapRegs {
     cap: EmulatedCap,
     regs: [Reg; MAX_REGS],
     vals: [u32; MAX_REGS],
+    /// PASID: the PF's PASID is off, so PASID Control reads 0 and ignores writes.
+    pf_pasid_off: bool,
 }
 
 impl CapRegs {
@@ -355,6 +357,7 @@ impl CapRegs {
             cap,
             regs,
             vals: [0; MAX_REGS],
+            pf_pasid_off: false,
         };
         this.reset();
         this
@@ -375,6 +378,24 @@ impl CapRegs {
         for (val, reg) in self.vals.iter_mut().zip(self.regs.iter()) {
             *val = reg.reset;
         }
+    }
+
+    /// PASID: tells the registers whether the PF's PASID is off (a VF can use PASIDs only
+    /// while its PF's are enabled). While it is off, PASID Control reads 0, its enables
+    /// cleared when it went off, and writes to it are ignored; when it comes back, the
+    /// enables stay 0 until written again. Returns whether the state changed. Other
+    /// capabilities ignore it.
+    pub fn set_pf_pasid_off(&mut self, off: bool) -> bool {
+        if self.cap != EmulatedCap::Pasid || self.pf_pasid_off == off {
+            return false;
+        }
+        self.pf_pasid_off = off;
+        if off {
+            if let Some(ctrl) = self.stored_mut(PCI_PASID_CTRL) {
+                *ctrl = 0;
+            }
+        }
+        true
     }
 
     /// The stored value of the register at `offset`.
@@ -460,7 +481,13 @@ impl CapRegs {
                 fx.wrote_reserved_bits = true;
             }
             let written = data & enable;
-            let new = ((old & !(enable & reg.rw)) | (written & reg.rw)) & !(written & reg.rw1c);
+            // PASID Control while the PF's PASID is off: nothing is writable.
+            let rw = if self.pf_pasid_off && reg.offset == PCI_PASID_CTRL {
+                0
+            } else {
+                reg.rw
+            };
+            let new = ((old & !(enable & rw)) | (written & rw)) & !(written & reg.rw1c);
             if let Some(val) = self.stored_mut(reg.offset) {
                 *val = new;
             }

@@ -5,7 +5,9 @@
  * Unbinding it releases the VF first, through vfio's request path: the VF's
  * user is asked (VFIO_PCI_REQ_IRQ_INDEX eventfd) and the PF's unbind waits
  * for the close.  An open VF that presents PASID is a PASID user of its PF
- * until the close (the driver's pasid_users, the VF's pf_pasid).
+ * until the close (the driver's pasid_users, the VF's pf_pasid).  When the
+ * PF's PASID goes off anyway (the fixture's pasid_disable), the emulated PASID
+ * Control reads 0, the user's error eventfd fires and dmesg says it once.
  *
  *   [VPV_PF_CYCLES=N] vpv_pf_test [harness options] VF
  * with the vpv_pf fixture loaded on the VF's PF (its unbind_pf and bind_pf
@@ -28,6 +30,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 #include <libvfio.h>
@@ -82,6 +85,32 @@ static int fault_status(char *buf, size_t len)
 	return 0;
 }
 
+/* A new eventfd as the trigger of the VF's IRQ @index (VFIO_PCI_REQ/ERR_IRQ_INDEX); -errno. */
+static int irq_eventfd(struct vfio_pci_device *dev, unsigned int index)
+{
+	char buf[sizeof(struct vfio_irq_set) + sizeof(int)];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+	int fd = eventfd(0, EFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	*set = (struct vfio_irq_set) {
+		.argsz = sizeof(buf),
+		.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+		.index = index,
+		.start = 0,
+		.count = 1,
+	};
+	memcpy(set->data, &fd, sizeof(int));
+	if (ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, set)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 FIXTURE(pf) {
 	struct iommu *iommu;
 	struct vfio_pci_device *dev;
@@ -92,9 +121,6 @@ FIXTURE(pf) {
 
 FIXTURE_SETUP(pf)
 {
-	char buf[sizeof(struct vfio_irq_set) + sizeof(int)];
-	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
-
 	self->req_fd = -1;
 	self->num_vfs = vpv_sysfs_hex(pf_bdf, "sriov_numvfs");
 	ASSERT_LT(0, self->num_vfs) TH_LOG("PF %s: sriov_numvfs", pf_bdf);
@@ -102,18 +128,9 @@ FIXTURE_SETUP(pf)
 	self->iommu = iommu_init(MODE_IOMMUFD);
 	self->dev = vfio_pci_device_init(vf_bdf, self->iommu);
 
-	self->req_fd = eventfd(0, EFD_CLOEXEC);
-	ASSERT_LE(0, self->req_fd);
-	*set = (struct vfio_irq_set) {
-		.argsz = sizeof(buf),
-		.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-		.index = VFIO_PCI_REQ_IRQ_INDEX,
-		.start = 0,
-		.count = 1,
-	};
-	memcpy(set->data, &self->req_fd, sizeof(int));
-	ASSERT_EQ(0, ioctl(self->dev->fd, VFIO_DEVICE_SET_IRQS, set))
-		TH_LOG("VFIO_DEVICE_SET_IRQS VFIO_PCI_REQ_IRQ_INDEX: %s", strerror(errno));
+	self->req_fd = irq_eventfd(self->dev, VFIO_PCI_REQ_IRQ_INDEX);
+	ASSERT_LE(0, self->req_fd) TH_LOG("VFIO_DEVICE_SET_IRQS VFIO_PCI_REQ_IRQ_INDEX: %s",
+					  strerror(-self->req_fd));
 }
 
 FIXTURE_TEARDOWN(pf)
@@ -417,6 +434,101 @@ TEST_F(users, module_unload_is_refused_while_a_vf_is_open)
 	ASSERT_EQ(1, pf_pasid(vf_bdf));
 	vfio_pci_device_cleanup(dev);
 	ASSERT_EQ(0, pf_pasid(vf_bdf));
+}
+
+/* --- the PF's PASID going off under an open VF: the fixture's pasid_disable --- */
+
+FIXTURE(pasid_off) {
+	struct iommu *iommu;
+	struct vfio_pci_device *dev;
+	int err_fd;		/* the VF's VFIO_PCI_ERR_IRQ_INDEX eventfd */
+	unsigned int pasid;	/* the emulated PASID capability */
+	bool pf_pasid_off;	/* teardown must run the fixture's pasid_enable */
+};
+
+static int ctrl_rw(struct vfio_pci_device *dev, bool write, unsigned int off, uint16_t *v)
+{
+	ssize_t n = write ? pwrite(dev->fd, v, 2, dev->config_space.offset + off)
+			  : pread(dev->fd, v, 2, dev->config_space.offset + off);
+
+	return n == 2 ? 0 : n < 0 ? -errno : -EIO;
+}
+
+FIXTURE_SETUP(pasid_off)
+{
+	uint8_t cfg[4096];
+
+	self->err_fd = -1;
+	ASSERT_EQ(0, vpv_bind(vf_bdf, VPV_DRIVER));
+	self->iommu = iommu_init(MODE_IOMMUFD);
+	self->dev = vfio_pci_device_init(vf_bdf, self->iommu);
+	ASSERT_EQ(sizeof(cfg), pread(self->dev->fd, cfg, sizeof(cfg), self->dev->config_space.offset));
+	self->pasid = vpv_ecap_find(cfg, PCI_EXT_CAP_ID_PASID);
+	ASSERT_NE(0, self->pasid) TH_LOG("no PASID capability in the VF's chain through VFIO");
+
+	self->err_fd = irq_eventfd(self->dev, VFIO_PCI_ERR_IRQ_INDEX);
+	ASSERT_LE(0, self->err_fd) TH_LOG("VFIO_DEVICE_SET_IRQS VFIO_PCI_ERR_IRQ_INDEX: %s",
+					  strerror(-self->err_fd));
+}
+
+FIXTURE_TEARDOWN(pasid_off)
+{
+	if (self->pf_pasid_off) {
+		EXPECT_EQ(0, vpv_fixture_fault("pasid_enable"));
+	}
+	if (self->dev)
+		vfio_pci_device_cleanup(self->dev);
+	if (self->iommu)
+		iommu_cleanup(self->iommu);
+	if (self->err_fd >= 0)
+		close(self->err_fd);
+}
+
+/*
+ * PASID Control Enable set by the user, then the PF's PASID goes off: the
+ * next access to the emulated capability finds it, PASID Control reads 0 and
+ * ignores writes, the error eventfd fires, and dmesg says so once.  When the
+ * PF's PASID is back, Enable stays 0 until the user writes it again.
+ */
+TEST_F(pasid_off, pasid_ctrl_reads_0_the_error_eventfd_fires_and_one_line_is_logged)
+{
+	const char *line = "the PF's PASID went off";
+	unsigned int ctrl = self->pasid + PCI_PASID_CTRL;
+	uint16_t v = PCI_PASID_CTRL_ENABLE;
+	uint64_t n;
+	int kmsg, i;
+
+	ASSERT_EQ(0, ctrl_rw(self->dev, true, ctrl, &v));
+	ASSERT_EQ(0, ctrl_rw(self->dev, false, ctrl, &v));
+	ASSERT_EQ(PCI_PASID_CTRL_ENABLE, v);
+	kmsg = vpv_kmsg_open();
+	ASSERT_LE(0, kmsg);
+
+	ASSERT_EQ(0, vpv_fixture_fault("pasid_disable"));
+	self->pf_pasid_off = true;
+	ASSERT_EQ(0, ctrl_rw(self->dev, false, ctrl, &v));
+	ASSERT_EQ(0, v) TH_LOG("PASID Control with the PF's PASID off");
+	ASSERT_EQ(1, wait_readable(self->err_fd, 1000)) TH_LOG("no VFIO_PCI_ERR_IRQ_INDEX eventfd");
+	ASSERT_EQ(sizeof(n), read(self->err_fd, &n, sizeof(n)));
+	for (i = 0; i < 10; i++) {
+		v = PCI_PASID_CTRL_ENABLE;
+		ASSERT_EQ(0, ctrl_rw(self->dev, true, ctrl, &v));
+		ASSERT_EQ(0, ctrl_rw(self->dev, false, ctrl, &v));
+		ASSERT_EQ(0, v) TH_LOG("PASID Control Enable written with the PF's PASID off");
+	}
+	ASSERT_EQ(0, wait_readable(self->err_fd, 0)) TH_LOG("the error eventfd fired again");
+	ASSERT_EQ(1, vpv_kmsg_count(kmsg, line));
+
+	ASSERT_EQ(0, vpv_fixture_fault("pasid_enable"));
+	self->pf_pasid_off = false;
+	ASSERT_EQ(0, ctrl_rw(self->dev, false, ctrl, &v));
+	ASSERT_EQ(0, v) TH_LOG("PASID Control Enable once the PF's PASID is back, before a write");
+	v = PCI_PASID_CTRL_ENABLE;
+	ASSERT_EQ(0, ctrl_rw(self->dev, true, ctrl, &v));
+	ASSERT_EQ(0, ctrl_rw(self->dev, false, ctrl, &v));
+	ASSERT_EQ(PCI_PASID_CTRL_ENABLE, v);
+	ASSERT_EQ(0, vpv_kmsg_count(kmsg, line));
+	close(kmsg);
 }
 
 int main(int argc, char *argv[])
