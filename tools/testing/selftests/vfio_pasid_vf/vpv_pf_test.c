@@ -446,14 +446,6 @@ FIXTURE(pasid_off) {
 	bool pf_pasid_off;	/* teardown must run the fixture's pasid_enable */
 };
 
-static int ctrl_rw(struct vfio_pci_device *dev, bool write, unsigned int off, uint16_t *v)
-{
-	ssize_t n = write ? pwrite(dev->fd, v, 2, dev->config_space.offset + off)
-			  : pread(dev->fd, v, 2, dev->config_space.offset + off);
-
-	return n == 2 ? 0 : n < 0 ? -errno : -EIO;
-}
-
 FIXTURE_SETUP(pasid_off)
 {
 	uint8_t cfg[4096];
@@ -498,22 +490,22 @@ TEST_F(pasid_off, pasid_ctrl_reads_0_the_error_eventfd_fires_and_one_line_is_log
 	uint64_t n;
 	int kmsg, i;
 
-	ASSERT_EQ(0, ctrl_rw(self->dev, true, ctrl, &v));
-	ASSERT_EQ(0, ctrl_rw(self->dev, false, ctrl, &v));
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(self->dev, true, ctrl, &v, sizeof(v)));
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(self->dev, false, ctrl, &v, sizeof(v)));
 	ASSERT_EQ(PCI_PASID_CTRL_ENABLE, v);
 	kmsg = vpv_kmsg_open();
 	ASSERT_LE(0, kmsg);
 
 	ASSERT_EQ(0, vpv_fixture_fault("pasid_disable"));
 	self->pf_pasid_off = true;
-	ASSERT_EQ(0, ctrl_rw(self->dev, false, ctrl, &v));
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(self->dev, false, ctrl, &v, sizeof(v)));
 	ASSERT_EQ(0, v) TH_LOG("PASID Control with the PF's PASID off");
 	ASSERT_EQ(1, wait_readable(self->err_fd, 1000)) TH_LOG("no VFIO_PCI_ERR_IRQ_INDEX eventfd");
 	ASSERT_EQ(sizeof(n), read(self->err_fd, &n, sizeof(n)));
 	for (i = 0; i < 10; i++) {
 		v = PCI_PASID_CTRL_ENABLE;
-		ASSERT_EQ(0, ctrl_rw(self->dev, true, ctrl, &v));
-		ASSERT_EQ(0, ctrl_rw(self->dev, false, ctrl, &v));
+		ASSERT_EQ(0, vpv_vfio_cfg_rw(self->dev, true, ctrl, &v, sizeof(v)));
+		ASSERT_EQ(0, vpv_vfio_cfg_rw(self->dev, false, ctrl, &v, sizeof(v)));
 		ASSERT_EQ(0, v) TH_LOG("PASID Control Enable written with the PF's PASID off");
 	}
 	ASSERT_EQ(0, wait_readable(self->err_fd, 0)) TH_LOG("the error eventfd fired again");
@@ -521,11 +513,11 @@ TEST_F(pasid_off, pasid_ctrl_reads_0_the_error_eventfd_fires_and_one_line_is_log
 
 	ASSERT_EQ(0, vpv_fixture_fault("pasid_enable"));
 	self->pf_pasid_off = false;
-	ASSERT_EQ(0, ctrl_rw(self->dev, false, ctrl, &v));
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(self->dev, false, ctrl, &v, sizeof(v)));
 	ASSERT_EQ(0, v) TH_LOG("PASID Control Enable once the PF's PASID is back, before a write");
 	v = PCI_PASID_CTRL_ENABLE;
-	ASSERT_EQ(0, ctrl_rw(self->dev, true, ctrl, &v));
-	ASSERT_EQ(0, ctrl_rw(self->dev, false, ctrl, &v));
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(self->dev, true, ctrl, &v, sizeof(v)));
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(self->dev, false, ctrl, &v, sizeof(v)));
 	ASSERT_EQ(PCI_PASID_CTRL_ENABLE, v);
 	ASSERT_EQ(0, vpv_kmsg_count(kmsg, line));
 	close(kmsg);

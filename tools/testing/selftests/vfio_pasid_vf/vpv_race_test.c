@@ -532,19 +532,11 @@ static double since(struct timespec t0)
 	return t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
-static int cfg_rw(struct vfio_pci_device *dev, bool write, unsigned int off, void *v, size_t len)
-{
-	ssize_t n = write ? pwrite(dev->fd, v, len, dev->config_space.offset + off)
-			  : pread(dev->fd, v, len, dev->config_space.offset + off);
-
-	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
-}
-
 static uint32_t cfg_get(struct vfio_pci_device *dev, unsigned int off, size_t len)
 {
 	uint32_t v = 0;
 
-	return cfg_rw(dev, false, off, &v, len) ? ~0u : v;
+	return vpv_vfio_cfg_rw(dev, false, off, &v, len) ? ~0u : v;
 }
 
 /* Puts non-reset values in the RW registers and checks that they took. */
@@ -553,9 +545,9 @@ static int dirty(struct vfio_pci_device *dev, struct vf_map *map)
 	uint16_t pasid = PCI_PASID_CTRL_ENABLE, pri = PCI_PRI_CTRL_ENABLE;
 	uint32_t alloc = 0x3cc33cc3;
 
-	if (cfg_rw(dev, true, map->pasid + PCI_PASID_CTRL, &pasid, 2) ||
-	    cfg_rw(dev, true, map->pri + PCI_PRI_CTRL, &pri, 2) ||
-	    cfg_rw(dev, true, map->pri + PCI_PRI_ALLOC_REQ, &alloc, 4))
+	if (vpv_vfio_cfg_rw(dev, true, map->pasid + PCI_PASID_CTRL, &pasid, 2) ||
+	    vpv_vfio_cfg_rw(dev, true, map->pri + PCI_PRI_CTRL, &pri, 2) ||
+	    vpv_vfio_cfg_rw(dev, true, map->pri + PCI_PRI_ALLOC_REQ, &alloc, 4))
 		return -1;
 	return cfg_get(dev, map->pasid + PCI_PASID_CTRL, 2) == pasid &&
 	       cfg_get(dev, map->pri + PCI_PRI_CTRL, 2) == pri &&

@@ -70,14 +70,6 @@ struct user {
 	unsigned int pasid, pri;	/* its emulated capabilities */
 };
 
-static int cfg_rw(struct vfio_pci_device *dev, bool write, unsigned int off, void *v, size_t len)
-{
-	ssize_t n = write ? pwrite(dev->fd, v, len, dev->config_space.offset + off)
-			  : pread(dev->fd, v, len, dev->config_space.offset + off);
-
-	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
-}
-
 /* Executes a request on @u's device, in the process that owns it. */
 static struct rsp execute(struct user *u, const struct req *q)
 {
@@ -90,7 +82,7 @@ static struct rsp execute(struct user *u, const struct req *q)
 	switch (q->op) {
 	case OP_READ:
 	case OP_WRITE:
-		r.err = cfg_rw(u->dev, q->op == OP_WRITE, q->off, &v, q->size);
+		r.err = vpv_vfio_cfg_rw(u->dev, q->op == OP_WRITE, q->off, &v, q->size);
 		r.val = v;
 		break;
 	case OP_RESET:
@@ -105,7 +97,7 @@ static struct rsp execute(struct user *u, const struct req *q)
 			u->dev = vfio_pci_device_init(u->bdf, u->iommu);
 		break;
 	case OP_FIND:
-		r.err = cfg_rw(u->dev, false, 0, cfg, sizeof(cfg));
+		r.err = vpv_vfio_cfg_rw(u->dev, false, 0, cfg, sizeof(cfg));
 		r.val = r.err ? 0 : vpv_ecap_find(cfg, q->val);
 		break;
 	case OP_EXIT:

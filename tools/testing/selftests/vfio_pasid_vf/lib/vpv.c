@@ -125,12 +125,19 @@ int vpv_bind(const char *bdf, const char *driver)
 	return ret;
 }
 
+int vpv_vfio_cfg_rw(struct vfio_pci_device *dev, bool write, unsigned int off, void *v, size_t len)
+{
+	ssize_t n = write ? pwrite(dev->fd, v, len, dev->config_space.offset + off)
+			  : pread(dev->fd, v, len, dev->config_space.offset + off);
+
+	return n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+}
+
 int vpv_vfio_config_snapshot(const char *bdf, const char *iommu_mode, uint8_t *buf, size_t len)
 {
 	struct iommu *iommu = iommu_init(iommu_mode);
 	struct vfio_pci_device *dev = vfio_pci_device_init(bdf, iommu);
-	ssize_t n = pread(dev->fd, buf, len, dev->config_space.offset);
-	int ret = n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+	int ret = vpv_vfio_cfg_rw(dev, false, 0, buf, len);
 
 	vfio_pci_device_cleanup(dev);
 	iommu_cleanup(iommu);

@@ -129,6 +129,13 @@ int vpv_file_write(const char *path, const char *val);
  */
 #define VPV_OFFSETS "/sys/bus/pci/drivers/" VPV_DRIVER "/offsets"
 
+/*
+ * Read (@write false) or write @len bytes at offset @off of the config region
+ * of an open VFIO device, at @v: 0, -errno, or -EIO for a short transfer.
+ */
+struct vfio_pci_device;
+int vpv_vfio_cfg_rw(struct vfio_pci_device *dev, bool write, unsigned int off, void *v, size_t len);
+
 /* What the driver says about the emulated capabilities of @bdf (its placement file). */
 int vpv_placement(const char *bdf, char *buf, size_t len);
 
