@@ -44,6 +44,13 @@ impl Registry {
     pub(crate) const fn new() -> Self {
         Self { pfs: KVec::new() }
     }
+
+    /// The index of `pf`'s entry, if it has users.
+    fn position(&self, pf: &pci::Device) -> Option<usize> {
+        self.pfs
+            .iter()
+            .position(|users| core::ptr::eq(&*users.pf, pf))
+    }
 }
 
 kernel::sync::global_lock! {
@@ -74,11 +81,7 @@ impl PasidUser {
     pub(crate) fn new(pf: &pci::Device, vf: &pci::Device) -> Result<Self> {
         let (pf, vf): (ARef<pci::Device>, ARef<pci::Device>) = (pf.into(), vf.into());
         let mut registry = REGISTRY.lock();
-        let index = match registry
-            .pfs
-            .iter()
-            .position(|users| core::ptr::eq(&*users.pf, &*pf))
-        {
+        let index = match registry.position(&pf) {
             Some(index) => index,
             None => {
                 registry.pfs.push(
@@ -112,11 +115,7 @@ impl PasidUser {
 impl Drop for PasidUser {
     fn drop(&mut self) {
         let mut registry = REGISTRY.lock();
-        let Some(index) = registry
-            .pfs
-            .iter()
-            .position(|users| core::ptr::eq(&*users.pf, &*self.pf))
-        else {
+        let Some(index) = registry.position(&self.pf) else {
             return;
         };
         let Some(users) = registry.pfs.get_mut(index) else {
