@@ -7,6 +7,7 @@
 #include <linux/pci.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
+#include <linux/vfio_pasid_vf.h>
 
 #include "helpers.h"
 #include "../drivers/vfio_pasid_vf/params.h"

@@ -20,12 +20,25 @@ use kernel::{
 
 use crate::bindings;
 
-/// The `struct pci_dev` that `pdev` wraps.
-fn as_raw<Ctx: device::DeviceContext>(pdev: &pci::Device<Ctx>) -> *mut bindings::pci_dev {
+/// The `struct pci_dev` that `pdev` wraps, to hand to C code.
+pub(crate) fn as_raw<Ctx: device::DeviceContext>(
+    pdev: &pci::Device<Ctx>,
+) -> *mut bindings::pci_dev {
     // `pci::Device` is a `#[repr(transparent)]` wrapper of `Opaque<pci_dev>`, so a reference
     // to it is a pointer to the `pci_dev`. `bindings::pci_dev` and `kernel::bindings::pci_dev`
     // are the same C type, generated twice.
     core::ptr::from_ref(pdev).cast_mut().cast()
+}
+
+/// The PCI function of a `struct pci_dev` that C code handed over.
+///
+/// # Safety
+///
+/// `raw` must point to a valid `struct pci_dev` that stays valid for `'a`.
+pub(crate) unsafe fn from_raw<'a>(raw: *mut bindings::pci_dev) -> &'a pci::Device {
+    // SAFETY: `pci::Device` is a `#[repr(transparent)]` wrapper of `Opaque<pci_dev>`; the
+    // caller guarantees validity for `'a`.
+    unsafe { &*raw.cast::<pci::Device>() }
 }
 
 /// The `struct device` embedded in the `struct pci_dev` that `pdev` wraps.

@@ -12,24 +12,27 @@ use core::ops::Range;
 use kernel::{
     device,
     io::Io,
-    new_mutex,
-    pci,
+    new_mutex, pci,
     prelude::*,
-    sync::Mutex, //
+    sync::{
+        Arc,
+        Mutex, //
+    },
 };
 
 use crate::emu::{
     Access,
+    EmulatedCap,
     Emulation,
     WriteEffects, //
 };
 use crate::pci_ext::FunctionExt;
-use crate::pf::PasidUser;
+use crate::pf::Registration;
 use crate::vf::PasidVf;
 use crate::vfio::{
     pci::{
         Device,
-        DeviceContext,
+        ErrorEventfd,
         Read,
         Write, //
     },
@@ -43,21 +46,31 @@ const PCI_COMMAND: usize = 0x04;
 /// aligned to it: the largest access VFIO users make (a qword) is one part.
 const CHUNK: usize = 8;
 
-/// An open VF: its emulation, if anything is emulated, from the first open to the last
-/// close.
-#[pin_data]
+/// An open VF, from the first open to the last close: its registration with its PF, and
+/// its emulation if anything is emulated.
 pub(crate) struct OpenVf {
-    /// The VF's registration as a PASID user of its PF, while PASID is presented.
-    pasid_user: Option<PasidUser>,
+    /// The VF's registration with its PF, if the open may present the PF's PASID or PRI.
+    /// Declared first, so dropped first: the registry stops reaching `shared` before it goes.
+    reg: Option<Registration>,
     /// The config space range that holds every emulated byte; empty when nothing is
     /// emulated. Fixed for the open, so read without a lock on every access.
     span: Range<u64>,
-    /// The emulation; `None` when nothing is emulated.
+    /// What the registry reaches too.
+    shared: Arc<OpenShared>,
+}
+
+/// The part of an open VF that its PF's registry reaches: the emulation and the user's
+/// error eventfd.
+#[pin_data]
+pub(crate) struct OpenShared {
+    /// The emulation; `None` when nothing is emulated (or not yet, during the open).
     ///
     /// Never held across a call into vfio-pci: vfio-pci resets the function with its own
     /// locks held, and the reset ends in [`reset_done`], which takes this lock.
     #[pin]
     emu: Mutex<Option<VfEmulation>>,
+    /// The user's error eventfd.
+    error: ErrorEventfd,
 }
 
 /// The emulation of an open VF, with what has been said about it in dmesg.
@@ -75,28 +88,75 @@ struct VfEmulation {
     logged_pf_pasid_off: bool,
 }
 
+impl OpenShared {
+    /// The shared part of an open whose user's error eventfd is `error`, with nothing
+    /// emulated yet.
+    pub(crate) fn new(error: ErrorEventfd) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            try_pin_init!(Self {
+                emu <- new_mutex!(None),
+                error,
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Sets the emulation, once the open has placed the capabilities.
+    pub(crate) fn set_emulation(&self, emu: Emulation) {
+        *self.emu.lock() = Some(VfEmulation {
+            emu,
+            logged_ignored_bits: false,
+            logged_pri_reset: false,
+            logged_unreachable: false,
+            logged_pf_pasid_off: false,
+        });
+    }
+
+    /// Tells the emulation whether the PF's PASID is `off` (PASID Control reads 0 while it
+    /// is). When it goes off: logs it once per open and signals the user's error eventfd.
+    pub(crate) fn pf_pasid(&self, vf: &pci::Device, off: bool) {
+        let mut guard = self.emu.lock();
+        let Some(emu) = Option::as_mut(&mut guard) else {
+            return;
+        };
+        if !emu.emu.set_pf_pasid_off(off) || !off {
+            return;
+        }
+        if !emu.logged_pf_pasid_off {
+            emu.logged_pf_pasid_off = true;
+            dev_warn!(
+                vf,
+                "the PF's PASID went off: emulated PASID Control reads 0 until it is back and written again; error eventfd signalled (logged once per open)\n"
+            );
+        }
+        drop(guard);
+        self.error.signal();
+    }
+
+    /// Latches PRI Status events (`PCI_PRI_STATUS_RF`, `PCI_PRI_STATUS_UPRGI`) that the PF's
+    /// provider attributes to this VF: [`ENODEV`] if the open presents no PRI.
+    pub(crate) fn pri_event(&self, status: u16) -> Result {
+        let mut guard = self.emu.lock();
+        let emu = Option::as_mut(&mut guard).ok_or(ENODEV)?;
+        if emu.emu.offset(EmulatedCap::Pri).is_none() {
+            return Err(ENODEV);
+        }
+        emu.emu.set_pri_status_events(status);
+        Ok(())
+    }
+}
+
 impl OpenVf {
-    /// The state of an open with `emu`, or with nothing emulated, and `pasid_user` if it
-    /// presents PASID.
-    pub(crate) fn new(
-        emu: Option<Emulation>,
-        pasid_user: Result<Option<PasidUser>>,
-    ) -> impl PinInit<Self, Error> {
-        let span = emu
+    /// The state of an open: `shared`, with the emulation it was given if any, and its
+    /// registration with the PF.
+    pub(crate) fn new(shared: Arc<OpenShared>, reg: Option<Registration>) -> Self {
+        let span = shared
+            .emu
+            .lock()
             .as_ref()
-            .and_then(Emulation::span)
+            .and_then(|vf| vf.emu.span())
             .map_or(0..0, |span| u64::from(span.start)..u64::from(span.end));
-        try_pin_init!(Self {
-            pasid_user: pasid_user?,
-            span,
-            emu <- new_mutex!(emu.map(|emu| VfEmulation {
-                emu,
-                logged_ignored_bits: false,
-                logged_pri_reset: false,
-                logged_unreachable: false,
-                logged_pf_pasid_off: false,
-            })),
-        })
+        Self { reg, span, shared }
     }
 
     /// Whether `[pos, pos + len)` overlaps the span of the emulated bytes.
@@ -109,39 +169,23 @@ impl OpenVf {
 
     /// How an access relates to the emulated bytes.
     fn classify(&self, pos: u64, len: usize) -> Access {
-        match self.emu.lock().as_ref() {
+        match self.shared.emu.lock().as_ref() {
             Some(vf) => vf.emu.classify(pos, len),
             None => Access::Real,
         }
     }
-}
 
-/// Checks the PF's PASID before an access to the emulated bytes, since nothing tells the
-/// driver when it goes off. On a change, tells the emulation (PASID Control reads 0 while it
-/// is off); when it went off, logs it once per open and signals the user's error eventfd.
-fn check_pf_pasid<Ctx: DeviceContext>(dev: &Device<PasidVf, Ctx>, open: &OpenVf) {
-    let Some(user) = open.pasid_user.as_ref() else {
-        return;
-    };
-    let off = !user.pf().pasid_enabled();
-    {
-        let mut guard = open.emu.lock();
-        let Some(vf) = Option::as_mut(&mut guard) else {
-            return;
+    /// Checks the PF's PASID if the open presents it, since nothing tells the driver when
+    /// it goes off unless the PF's driver is a provider ([`crate::pf::pasid_changed`]).
+    /// Returns whether it is off.
+    pub(crate) fn check_pf_pasid(&self) -> bool {
+        let Some(reg) = self.reg.as_ref().filter(|reg| reg.holds_pasid()) else {
+            return false;
         };
-        if !vf.emu.set_pf_pasid_off(off) || !off {
-            return;
-        }
-        if !vf.logged_pf_pasid_off {
-            vf.logged_pf_pasid_off = true;
-            dev_warn!(
-                dev.pdev(),
-                "the PF's PASID went off: emulated PASID Control reads 0 until it is back and written again; error eventfd signalled (logged once per open)\n"
-            );
-        }
+        let off = !reg.pf().pasid_enabled();
+        self.shared.pf_pasid(reg.vf(), off);
+        off
     }
-    // Without the lock: the eventfd's waiters run from here.
-    dev.signal_error();
 }
 
 /// A reset of the function (FLR, `VFIO_DEVICE_RESET`, bus reset) resets the emulated
@@ -155,7 +199,7 @@ fn check_pf_pasid<Ctx: DeviceContext>(dev: &Device<PasidVf, Ctx>, open: &OpenVf)
 /// for its user. An attempt that fails with the function still answering (the IOMMU could
 /// not be quiesced, `pci_dev_reset_iommu_prepare()`) cannot be told apart and resets them.
 pub(crate) fn reset_done(pdev: &pci::Device<device::Bound>, open: &OpenVf) {
-    let mut guard = open.emu.lock();
+    let mut guard = open.shared.emu.lock();
     let Some(vf) = Option::as_mut(&mut guard) else {
         return;
     };
@@ -184,7 +228,7 @@ pub(crate) fn read(
 ) -> Result<usize> {
     let access = open.classify(pos, buf.len());
     if access != Access::Real {
-        check_pf_pasid(dev, open);
+        open.check_pf_pasid();
     }
     // The real bytes of the whole range in one call, as vfio-pci alone would read them.
     if access != Access::Emulated {
@@ -203,7 +247,7 @@ pub(crate) fn read(
         if access == Access::Mixed {
             part.read_all(data)?;
         }
-        if let Some(vf) = open.emu.lock().as_ref() {
+        if let Some(vf) = open.shared.emu.lock().as_ref() {
             vf.emu.read(config_pos(pos)?, data);
         }
         part.write_all(data)
@@ -222,7 +266,7 @@ pub(crate) fn write(
     if open.classify(pos, buf.len()) == Access::Real {
         return dev.core_write_config(buf, pos);
     }
-    check_pf_pasid(dev, open);
+    open.check_pf_pasid();
     buf.for_each_aligned(pos, CHUNK, |pos, part| {
         if !open.in_span(pos, part.len()) {
             return dev.core_write_config(part, pos).map(|_| ());
@@ -233,7 +277,7 @@ pub(crate) fn write(
         let at = config_pos(pos)?;
         // The guard lives only in this block: vfio-pci is called without it.
         let effects = {
-            let mut guard = open.emu.lock();
+            let mut guard = open.shared.emu.lock();
             Option::as_mut(&mut guard).map(|vf| {
                 let effects = vf.emu.write(at, data);
                 log_write_effects(dev.pdev(), vf, pos, &effects);

@@ -12,7 +12,9 @@
 //! - [`config`]: the config-space accesses of userspace, split between the emulation and
 //!   vfio-pci;
 //! - [`attrs`]: the sysfs attributes (declared in `sysfs.c`);
-//! - [`pf`]: the PASID users of each PF (the open VFs that present its PASID);
+//! - [`pf`]: the open VFs of each PF, its PASID users among them, and its provider;
+//! - [`provider`]: the PF-provider API exported to PF drivers
+//!   (`include/linux/vfio_pasid_vf.h`, exported by `provider.c`);
 //! - [`offsets`]: the administrator's offsets, kept by the driver for VFs not bound yet;
 //! - [`params`]: the module parameters (declared in `params.c`);
 //! - [`emu`]: the emulation core (register models, chain walk, placement, access merging),
@@ -44,6 +46,7 @@ mod params;
 #[path = "../../rust/pci.rs"]
 mod pci_ext;
 mod pf;
+mod provider;
 #[path = "../../rust/sysfs.rs"]
 mod sysfs;
 mod vf;

@@ -1,42 +1,156 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The PASID users of each PF: the open VFs that present its PASID.
+//! The PF side: the open VFs of each PF, its PASID users among them, and the PF drivers
+//! that take part as providers (`include/linux/vfio_pasid_vf.h`, exported by
+//! [`crate::provider`]).
 //!
 //! A VF can use PASIDs only while its PF has PASID enabled (`pci_enable_pasid()` on a VF
 //! writes nothing and only checks the PF), and the PCI core counts no PASID users of a PF.
 //! This registry does, for the VFs bound to this driver.
 //!
-//! A VF becomes a user of its PF's PASID when an open presents the PASID capability, and
-//! stops at the last close. Not at bind: a bound VF that nobody opened uses nothing, and a
-//! VF is bound for as long as the administrator leaves it so. Not when the guest sets PASID
-//! Enable: that write cannot fail, so the PF must be held before the guest can see the
-//! capability, which is decided at open.
+//! A VF is registered with its PF from an open that may present the PF's PASID or PRI to
+//! the last close ([`Registration`]). It is a PASID user while the open presents PASID. Not
+//! from bind: a bound VF that nobody opened uses nothing, and a VF is bound for as long as
+//! the administrator leaves it so. Not from the guest's write of PASID Enable: that write
+//! cannot fail, so the PF must be held before the guest can see the capability, which is
+//! decided at open. A provider is asked (`pasid_get`) before the capability is placed, and
+//! told (`pasid_put`) at the last close.
 //!
-//! A user holds references on its VF and its PF ([`PasidUser`]); the registry is empty
-//! once every VF is closed. It outlives no PF: a PF goes away only after its VFs (SR-IOV is
-//! disabled first), and a VF after its last close (vfio's request path). It outlives no
-//! module either: an open VF pins the module.
+//! Entries hold references on their PF and VFs; a PF's entry goes when it has neither open
+//! VFs nor a provider. It outlives no PF: a PF goes away only after its VFs (SR-IOV is
+//! disabled first) and its driver (which unregisters its provider in `remove()`), and a VF
+//! after its last close (vfio's request path). It outlives no module: an open VF pins this
+//! module, and so does a provider (it links against the exports, or holds them with
+//! `symbol_get()`).
+//!
+//! Lock order: the registry, then the emulation of an open VF
+//! ([`crate::config::OpenShared`]). Provider callbacks run with the registry locked.
 
 use core::fmt::Write;
 
 use kernel::{
     pci,
     prelude::*,
-    sync::aref::ARef, //
+    sync::{
+        aref::ARef,
+        Arc, //
+    },
 };
 
+use crate::bindings;
+use crate::config::OpenShared;
+use crate::emu::{
+    PCI_EXT_CAP_ID_PASID,
+    PCI_EXT_CAP_ID_PRI, //
+};
+use crate::pci_ext::{
+    self,
+    FunctionExt, //
+};
 use crate::sysfs::SysfsBuf;
 
-/// The PASID users of one PF.
-struct PfUsers {
-    pf: ARef<pci::Device>,
-    /// The VFs, in the order they became users.
-    vfs: KVec<ARef<pci::Device>>,
+/// A registered provider's callbacks (the members of its `struct vpv_pf_provider_ops`
+/// that its version has).
+///
+/// # Invariants
+///
+/// The callbacks are valid for as long as the provider is registered, which the API's
+/// contract requires; they are called only with the registry locked, which unregistering
+/// takes.
+#[derive(Clone, Copy)]
+pub(crate) struct Provider(bindings::vpv_pf_provider_ops);
+
+impl Provider {
+    /// The provider of `ops`, as its version defines them; [`EINVAL`] for a version this
+    /// module does not know (0, or newer than [`bindings::VPV_PF_PROVIDER_VERSION`]).
+    pub(crate) fn new(ops: &bindings::vpv_pf_provider_ops) -> Result<Self> {
+        match ops.version {
+            // Version 1 has every member this module knows.
+            bindings::VPV_PF_PROVIDER_VERSION => Ok(Self(*ops)),
+            _ => Err(EINVAL),
+        }
+    }
 }
 
-/// The PFs with PASID users, in the order they got their first.
+/// An open VF of a PF.
+struct User {
+    vf: ARef<pci::Device>,
+    open: Arc<OpenShared>,
+    /// The open presents the PF's PASID: a PASID user.
+    pasid: bool,
+    /// The provider accepted the VF as a PASID user and gets a `pasid_put`.
+    announced: bool,
+}
+
+/// Tells `provider` that `user`, an open VF of `pf`, stopped being a PASID user, if it was
+/// announced; called with the registry locked.
+fn pasid_put(provider: Option<Provider>, pf: &pci::Device, user: &mut User) {
+    user.pasid = false;
+    if !core::mem::replace(&mut user.announced, false) {
+        return;
+    }
+    if let Some(put) = provider.and_then(|p| p.0.pasid_put) {
+        // SAFETY: The caller holds the registry lock, so the provider is registered and
+        // `put` valid (type invariant of `Provider`); both devices are valid, held by the
+        // registry.
+        unsafe { put(pci_ext::as_raw(pf), pci_ext::as_raw(&user.vf)) };
+    }
+}
+
+/// The open VF `vf` among `users`.
+fn find_user<'a>(users: &'a mut KVec<User>, vf: &pci::Device) -> Option<&'a mut User> {
+    users.iter_mut().find(|u| core::ptr::eq(&*u.vf, vf))
+}
+
+/// A PF with open VFs or a provider.
+struct PfEntry {
+    pf: ARef<pci::Device>,
+    provider: Option<Provider>,
+    /// The open VFs, in the order they were opened.
+    users: KVec<User>,
+}
+
+impl PfEntry {
+    /// Asks the provider to accept `vf` as a PASID user: `Ok(true)` if it did, `Ok(false)`
+    /// without a provider or a `pasid_get`.
+    fn pasid_get(&self, vf: &pci::Device) -> Result<bool> {
+        let Some(get) = self.provider.and_then(|p| p.0.pasid_get) else {
+            return Ok(false);
+        };
+        // SAFETY: The registry is locked (`&self` is borrowed from it), so the provider is
+        // registered and `get` valid (type invariant of `Provider`); both devices are valid,
+        // held by `self` and the caller.
+        let ret = unsafe { get(pci_ext::as_raw(&self.pf), pci_ext::as_raw(vf)) };
+        kernel::error::to_result(ret).map(|()| true)
+    }
+
+    /// The provider's advice for the emulated capability `cap_id` of `vf`.
+    fn advise_offset(&self, vf: &pci::Device, cap_id: u16) -> Option<u16> {
+        let advise = self.provider.and_then(|p| p.0.advise_offset)?;
+        // SAFETY: As in `pasid_get`.
+        let ret = unsafe { advise(pci_ext::as_raw(&self.pf), pci_ext::as_raw(vf), cap_id) };
+        // 0 and errors: no advice. Placement checks the rest (range, alignment, overlaps).
+        u16::try_from(ret).ok().filter(|&offset| offset != 0)
+    }
+
+    /// The `VPV_PF_FEAT_*` the PF delivers to `vf`.
+    fn features(&self, vf: &pci::Device) -> u32 {
+        let Some(features) = self.provider.and_then(|p| p.0.features) else {
+            return bindings::VPV_PF_FEAT_ALL;
+        };
+        // SAFETY: As in `pasid_get`.
+        unsafe { features(pci_ext::as_raw(&self.pf), pci_ext::as_raw(vf)) }
+    }
+
+    /// Whether the entry can go: no open VF, no provider.
+    fn is_unused(&self) -> bool {
+        self.users.is_empty() && self.provider.is_none()
+    }
+}
+
+/// The PFs with open VFs or a provider, in the order they got their first.
 pub(crate) struct Registry {
-    pfs: KVec<PfUsers>,
+    pfs: KVec<PfEntry>,
 }
 
 impl Registry {
@@ -45,11 +159,39 @@ impl Registry {
         Self { pfs: KVec::new() }
     }
 
-    /// The index of `pf`'s entry, if it has users.
+    /// The index of `pf`'s entry, if it has one.
     fn position(&self, pf: &pci::Device) -> Option<usize> {
-        self.pfs
-            .iter()
-            .position(|users| core::ptr::eq(&*users.pf, pf))
+        self.pfs.iter().position(|e| core::ptr::eq(&*e.pf, pf))
+    }
+
+    /// `pf`'s entry, if it has one.
+    fn entry(&mut self, pf: &pci::Device) -> Option<&mut PfEntry> {
+        let index = self.position(pf)?;
+        self.pfs.get_mut(index)
+    }
+
+    /// The index of `pf`'s entry, made if it has none.
+    fn position_or_insert(&mut self, pf: &pci::Device) -> Result<usize> {
+        if let Some(index) = self.position(pf) {
+            return Ok(index);
+        }
+        self.pfs.push(
+            PfEntry {
+                pf: pf.into(),
+                provider: None,
+                users: KVec::new(),
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(self.pfs.len() - 1)
+    }
+
+    /// Drops the entry at `index` if it is unused.
+    fn remove_if_unused(&mut self, index: usize) {
+        if self.pfs.get(index).is_some_and(PfEntry::is_unused) {
+            // Its references on the PF: never the last, the caller has one.
+            let _entry = self.pfs.remove(index);
+        }
     }
 }
 
@@ -70,69 +212,202 @@ pub(crate) unsafe fn init() {
     unsafe { REGISTRY.init() };
 }
 
-/// A VF's use of its PF's PASID, from an open that presents it to the last close.
-pub(crate) struct PasidUser {
-    pf: ARef<pci::Device>,
-    vf: ARef<pci::Device>,
+/// What the PF's provider said about an open, before placement.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Advice {
+    /// Where the emulated PASID capability should go.
+    pub(crate) pasid_offset: Option<u16>,
+    /// Where the emulated PRI capability should go.
+    pub(crate) pri_offset: Option<u16>,
+    /// The provider refused the VF as a PASID user, with this errno.
+    pub(crate) refused: Option<i32>,
+    /// The `VPV_PF_FEAT_*` the PF delivers to the VF.
+    pub(crate) features: u32,
 }
 
-impl PasidUser {
-    /// Registers `vf` as a PASID user of its PF `pf`.
-    pub(crate) fn new(pf: &pci::Device, vf: &pci::Device) -> Result<Self> {
-        let (pf, vf): (ARef<pci::Device>, ARef<pci::Device>) = (pf.into(), vf.into());
-        let mut registry = REGISTRY.lock();
-        let index = match registry.position(&pf) {
-            Some(index) => index,
-            None => {
-                registry.pfs.push(
-                    PfUsers {
-                        pf: pf.clone(),
-                        vfs: KVec::new(),
-                    },
-                    GFP_KERNEL,
-                )?;
-                registry.pfs.len() - 1
-            }
-        };
-        let users = registry.pfs.get_mut(index).ok_or(EINVAL)?;
-        if let Err(e) = users.vfs.push(vf.clone(), GFP_KERNEL) {
-            if users.vfs.is_empty() {
-                registry.pfs.remove(index)?;
-            }
-            return Err(e.into());
-        }
-        Ok(Self { pf, vf })
+impl Advice {
+    /// Whether the PF delivers all of `features` (`VPV_PF_FEAT_*`).
+    pub(crate) fn delivers(&self, features: u32) -> bool {
+        self.features & features == features
     }
 }
 
-impl PasidUser {
-    /// The PF whose PASID the VF uses.
+/// An open VF's registration with its PF, from the open to the last close.
+pub(crate) struct Registration {
+    pf: ARef<pci::Device>,
+    vf: ARef<pci::Device>,
+    /// The VF is a PASID user of the PF; fixed once the open has placed the capabilities.
+    pasid: bool,
+}
+
+impl Registration {
+    /// Registers the VF `vf` of `pf`, opened with `open`, and asks the PF's provider, if it
+    /// has one, for its advice and, if `pasid`, to accept the VF as a PASID user.
+    pub(crate) fn new(
+        pf: &pci::Device,
+        vf: &pci::Device,
+        open: Arc<OpenShared>,
+        pasid: bool,
+    ) -> Result<(Self, Advice)> {
+        let mut registry = REGISTRY.lock();
+        let index = registry.position_or_insert(pf)?;
+        let Some(entry) = registry.pfs.get_mut(index) else {
+            return Err(EINVAL);
+        };
+        let user = User {
+            vf: vf.into(),
+            open,
+            pasid: false,
+            announced: false,
+        };
+        if let Err(e) = entry.users.push(user, GFP_KERNEL) {
+            registry.remove_if_unused(index);
+            return Err(e.into());
+        }
+        let mut advice = Advice {
+            pasid_offset: entry.advise_offset(vf, PCI_EXT_CAP_ID_PASID),
+            pri_offset: entry.advise_offset(vf, PCI_EXT_CAP_ID_PRI),
+            refused: None,
+            features: entry.features(vf),
+        };
+        let got = if pasid {
+            Some(entry.pasid_get(vf))
+        } else {
+            None
+        };
+        let held = match got {
+            Some(Ok(announced)) => {
+                if let Some(user) = find_user(&mut entry.users, vf) {
+                    user.pasid = true;
+                    user.announced = announced;
+                }
+                true
+            }
+            Some(Err(e)) => {
+                advice.refused = Some(e.to_errno());
+                false
+            }
+            None => false,
+        };
+        Ok((
+            Self {
+                pf: pf.into(),
+                vf: vf.into(),
+                pasid: held,
+            },
+            advice,
+        ))
+    }
+
+    /// The PF.
     pub(crate) fn pf(&self) -> &pci::Device {
         &self.pf
     }
+
+    /// The VF.
+    pub(crate) fn vf(&self) -> &pci::Device {
+        &self.vf
+    }
+
+    /// Whether the VF is a PASID user of the PF.
+    pub(crate) fn holds_pasid(&self) -> bool {
+        self.pasid
+    }
+
+    /// Stops the VF being a PASID user (the open does not present PASID after all).
+    pub(crate) fn release_pasid(&mut self) {
+        if !core::mem::replace(&mut self.pasid, false) {
+            return;
+        }
+        let mut registry = REGISTRY.lock();
+        let Some(entry) = registry.entry(&self.pf) else {
+            return;
+        };
+        if let Some(user) = find_user(&mut entry.users, &self.vf) {
+            pasid_put(entry.provider, &entry.pf, user);
+        }
+    }
 }
 
-impl Drop for PasidUser {
+impl Drop for Registration {
     fn drop(&mut self) {
         let mut registry = REGISTRY.lock();
         let Some(index) = registry.position(&self.pf) else {
             return;
         };
-        let Some(users) = registry.pfs.get_mut(index) else {
+        let Some(entry) = registry.pfs.get_mut(index) else {
             return;
         };
-        if let Some(at) = users
-            .vfs
+        if let Some(at) = entry
+            .users
             .iter()
-            .position(|vf| core::ptr::eq(&**vf, &*self.vf))
+            .position(|u| core::ptr::eq(&*u.vf, &*self.vf))
         {
-            // The registry's references on the devices, never their last: `self` has its own.
-            let _vf = users.vfs.remove(at);
+            if let Ok(mut user) = entry.users.remove(at) {
+                pasid_put(entry.provider, &entry.pf, &mut user);
+            }
         }
-        if users.vfs.is_empty() {
-            let _pf = registry.pfs.remove(index);
-        }
+        registry.remove_if_unused(index);
     }
+}
+
+/// Registers `provider` for `pf`: [`EEXIST`] if it has one.
+pub(crate) fn register_provider(pf: &pci::Device, provider: Provider) -> Result {
+    let mut registry = REGISTRY.lock();
+    let index = registry.position_or_insert(pf)?;
+    let Some(entry) = registry.pfs.get_mut(index) else {
+        return Err(EINVAL);
+    };
+    if entry.provider.is_some() {
+        return Err(EEXIST);
+    }
+    entry.provider = Some(provider);
+    Ok(())
+}
+
+/// Unregisters `pf`'s provider, after a `pasid_put` for each VF it accepted.
+pub(crate) fn unregister_provider(pf: &pci::Device) {
+    let mut registry = REGISTRY.lock();
+    let Some(index) = registry.position(pf) else {
+        return;
+    };
+    let Some(entry) = registry.pfs.get_mut(index) else {
+        return;
+    };
+    for user in entry.users.iter_mut() {
+        let pasid = user.pasid;
+        pasid_put(entry.provider, &entry.pf, user);
+        // Still a PASID user, no longer announced.
+        user.pasid = pasid;
+    }
+    entry.provider = None;
+    registry.remove_if_unused(index);
+}
+
+/// Tells each open VF of `pf` that presents its PASID whether it is on now.
+pub(crate) fn pasid_changed(pf: &pci::Device) {
+    let mut registry = REGISTRY.lock();
+    let Some(entry) = registry.entry(pf) else {
+        return;
+    };
+    let off = !pf.pasid_enabled();
+    for user in entry.users.iter().filter(|u| u.pasid) {
+        user.open.pf_pasid(&user.vf, off);
+    }
+}
+
+/// Latches `status` (PRI Status RF and UPRGI) in the emulated PRI of `vf`, an open VF of
+/// `pf`; `vf` is compared, never dereferenced, so any pointer is safe. [`ENODEV`] if `vf`
+/// is not open with PRI presented.
+pub(crate) fn pri_event(pf: &pci::Device, vf: *const bindings::pci_dev, status: u16) -> Result {
+    let mut registry = REGISTRY.lock();
+    let entry = registry.entry(pf).ok_or(ENODEV)?;
+    let user = entry
+        .users
+        .iter()
+        .find(|u| core::ptr::eq(pci_ext::as_raw(&u.vf).cast_const(), vf))
+        .ok_or(ENODEV)?;
+    user.open.pri_event(status)
 }
 
 /// The PCI address of `pdev`, its device name.
@@ -140,23 +415,35 @@ fn name(pdev: &pci::Device) -> &str {
     pdev.as_ref().name().to_str().unwrap_or("?")
 }
 
-/// Writes whether `vf` holds its PF's PASID now (the VF's `pf_pasid`).
+/// Writes whether `vf` holds its PF's PASID now (the VF's `pf_pasid`): `held`, `lost` (held
+/// while the PF's PASID is off) or `not held`.
 pub(crate) fn show_held(vf: &pci::Device, out: &mut SysfsBuf<'_>) -> Result {
-    let held = REGISTRY
-        .lock()
+    let registry = REGISTRY.lock();
+    let state = registry
         .pfs
         .iter()
-        .any(|users| users.vfs.iter().any(|user| core::ptr::eq(&**user, vf)));
-    writeln!(out, "{}", if held { "held" } else { "not held" }).map_err(|_| EOVERFLOW)
+        .find_map(|e| {
+            e.users
+                .iter()
+                .any(|u| u.pasid && core::ptr::eq(&*u.vf, vf))
+                .then(|| e.pf.pasid_enabled())
+        })
+        .map_or("not held", |on| if on { "held" } else { "lost" });
+    writeln!(out, "{state}").map_err(|_| EOVERFLOW)
 }
 
-/// Writes the registry, a line per PF: `PF: VF...` (the driver's `pasid_users`).
+/// Writes the PASID users, a line per PF that has any: `PF: VF...` (the driver's
+/// `pasid_users`).
 pub(crate) fn show(out: &mut SysfsBuf<'_>) -> Result {
     let registry = REGISTRY.lock();
-    for users in registry.pfs.iter() {
-        write!(out, "{}:", name(&users.pf)).map_err(|_| EOVERFLOW)?;
-        for vf in users.vfs.iter() {
-            write!(out, " {}", name(vf)).map_err(|_| EOVERFLOW)?;
+    for entry in registry.pfs.iter() {
+        let mut users = entry.users.iter().filter(|u| u.pasid).peekable();
+        if users.peek().is_none() {
+            continue;
+        }
+        write!(out, "{}:", name(&entry.pf)).map_err(|_| EOVERFLOW)?;
+        for user in users {
+            write!(out, " {}", name(&user.vf)).map_err(|_| EOVERFLOW)?;
         }
         writeln!(out).map_err(|_| EOVERFLOW)?;
     }

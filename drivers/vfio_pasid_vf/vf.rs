@@ -23,12 +23,16 @@ use kernel::{
         ConfigSpaceSize, //
     },
     prelude::*,
-    sync::Mutex, //
+    sync::{
+        Arc,
+        Mutex, //
+    },
 };
 
 use crate::bindings;
 use crate::config::{
     self,
+    OpenShared,
     OpenVf, //
 };
 use crate::emu::{
@@ -44,6 +48,8 @@ use crate::emu::{
     PCI_CFG_SPACE_SIZE,
     PCI_EXT_CAP_ID_PASID,
     PCI_EXT_CAP_ID_PRI, //
+    PCI_PASID_CAP_EXEC,
+    PCI_PASID_CAP_PRIV,
 };
 use crate::offsets::{
     self,
@@ -55,7 +61,7 @@ use crate::pci_ext::{
     VirtfnExt,
     VirtfnProbeExt, //
 };
-use crate::pf::PasidUser;
+use crate::pf::Registration;
 use crate::sysfs::{
     DeviceAttributeGroups,
     DriverAttributeGroups,
@@ -132,17 +138,34 @@ enum Withheld {
     /// requests work only while its PF has PRI enabled (`pci_enable_pri()` on a VF), which
     /// an IOMMU driver does only for a PF whose page requests it handles.
     PriNotEnabled,
+    /// The PF's driver, a provider, refused the VF as a PASID user (`pasid_get`), with this
+    /// errno.
+    PasidRefused(i32),
+    /// The PF's driver, a provider, does not deliver the VF's page requests
+    /// (`VPV_PF_FEAT_PRI`).
+    PriNotDelivered,
 }
 
 impl fmt::Display for Withheld {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        match self {
             Self::PasidNotEnabled => {
-                "PASID not presented: the host has not enabled PASID on the PF"
+                f.write_str("PASID not presented: the host has not enabled PASID on the PF")
             }
-            Self::NoIommuPasids => "PASID not presented: the IOMMU gives this VF no PASIDs",
-            Self::PriNotEnabled => "PRI not presented: the host has not enabled PRI on the PF",
-        })
+            Self::NoIommuPasids => {
+                f.write_str("PASID not presented: the IOMMU gives this VF no PASIDs")
+            }
+            Self::PriNotEnabled => {
+                f.write_str("PRI not presented: the host has not enabled PRI on the PF")
+            }
+            Self::PasidRefused(errno) => write!(
+                f,
+                "PASID not presented: the PF's driver refused it (error {errno})"
+            ),
+            Self::PriNotDelivered => {
+                f.write_str("PRI not presented: the PF's driver does not deliver it")
+            }
+        }
     }
 }
 
@@ -280,15 +303,22 @@ impl Operations for PasidVf {
     }
 
     fn open_device(dev: &Device<Self, Opening>) -> impl PinInit<Self::OpenData, Error> {
-        let emu = build_emulation(dev);
-        let pasid_user = pasid_user(dev, emu.as_ref());
-        OpenVf::new(emu, pasid_user)
+        open(dev)
     }
 
     fn reset_done(dev: &Device<Self>, open: Option<&OpenVf>) {
         if let Some(open) = open {
             config::reset_done(dev.pdev(), open);
         }
+    }
+
+    /// A new PASID attach is refused while the open presents the PF's PASID and the PF's
+    /// PASID is off: the VF cannot use PASIDs then (its PASID Control reads 0).
+    fn pasid_attach(_dev: &Device<Self>, open: &OpenVf, _pasid: u32) -> Result {
+        if open.check_pf_pasid() {
+            return Err(ENXIO);
+        }
+        Ok(())
     }
 
     fn config_intercepts(open: &OpenVf, pos: u64, count: usize) -> bool {
@@ -332,18 +362,6 @@ impl VfState {
         }
         .map_err(|_| EOVERFLOW)
     }
-}
-
-/// Registers the VF of `dev` as a PASID user of its PF if `emu` presents PASID.
-fn pasid_user(
-    dev: &Device<PasidVf, Opening>,
-    emu: Option<&Emulation>,
-) -> Result<Option<PasidUser>> {
-    if emu.and_then(|emu| emu.offset(EmulatedCap::Pasid)).is_none() {
-        return Ok(None);
-    }
-    let vf = dev.pdev();
-    PasidUser::new(vf.physfn()?, vf).map(Some)
 }
 
 /// Reads the extended config space of `pdev`, a dword at a time; empty without one. A dword
@@ -400,15 +418,59 @@ fn pf_pri(pf: &pci::Device) -> Option<PfPri> {
     })
 }
 
-/// Decides what an open of `dev` presents and builds the emulation; `None` if there is
-/// nothing to emulate, in which case the VF behaves exactly as under vfio-pci.
+/// The state of an open of `dev`: what it presents, its registration with the PF.
+fn open(dev: &Device<PasidVf, Opening>) -> Result<OpenVf> {
+    let shared = OpenShared::new(dev.error_eventfd())?;
+    let (emu, reg) = build_emulation(dev, &shared)?;
+    if let Some(emu) = emu {
+        shared.set_emulation(emu);
+    }
+    Ok(OpenVf::new(shared, reg))
+}
+
+/// What an open decided.
+struct Decision {
+    /// What it presents, and why.
+    presented: Presented,
+    /// The emulation that presents it; `None` if nothing is emulated.
+    emu: Option<Emulation>,
+    /// The PASID Capability register presented, with the PF's and the IOMMU's max PASIDs,
+    /// for the log.
+    pasid_cap: Option<(u16, u16, u32)>,
+    /// The VF's registration with its PF, while something is emulated.
+    reg: Option<Registration>,
+}
+
+impl Decision {
+    /// Nothing presented, for `why`.
+    fn nothing(why: Presented) -> Self {
+        Self {
+            presented: why,
+            emu: None,
+            pasid_cap: None,
+            reg: None,
+        }
+    }
+}
+
+/// Decides what an open of `dev` presents, builds the emulation (`None` if there is nothing
+/// to emulate: the VF then behaves exactly as under vfio-pci) and registers the VF with its
+/// PF for `shared`.
 ///
 /// Logs the decision, and the administrator's offsets it used, only when they differ from
-/// the previous open's.
-fn build_emulation(dev: &Device<PasidVf, Opening>) -> Option<Emulation> {
+/// the previous open's. Fails only to allocate, before anything is logged.
+fn build_emulation(
+    dev: &Device<PasidVf, Opening>,
+    shared: &Arc<OpenShared>,
+) -> Result<(Option<Emulation>, Option<Registration>)> {
     let pdev = dev.pdev();
     let admin = offsets::lookup(pdev);
-    let (presented, emu, pasid_cap) = decide(dev, admin);
+    let Decision {
+        presented,
+        emu,
+        pasid_cap,
+        reg,
+    } = decide(dev, admin, shared)?;
 
     let mut report = dev.data().report.lock();
     let admin_changed = report.admin != admin;
@@ -435,41 +497,42 @@ fn build_emulation(dev: &Device<PasidVf, Opening>) -> Option<Emulation> {
             );
         }
     }
-    emu
+    Ok((emu, reg))
 }
 
-/// What an open of `dev` presents, the emulation that presents it, and the PASID Capability
-/// register presented (with the PF's and the IOMMU's max PASIDs, for the log).
+/// What an open of `dev` presents, the emulation that presents it and the VF's registration
+/// with its PF (the PF's provider, if it has one, is asked here).
 fn decide(
     dev: &Device<PasidVf, Opening>,
     admin: AdminOffsets,
-) -> (Presented, Option<Emulation>, Option<(u16, u16, u32)>) {
+    shared: &Arc<OpenShared>,
+) -> Result<Decision> {
     let pdev = dev.pdev();
     if !params::emulate() {
-        return (Presented::EmulationOff, None, None);
+        return Ok(Decision::nothing(Presented::EmulationOff));
     }
     // `probe` took only VFs.
     let Ok(pf) = pdev.physfn() else {
-        return (Presented::PfHasNeither, None, None);
+        return Ok(Decision::nothing(Presented::PfHasNeither));
     };
     let (mut pf_pasid, mut pf_pri) = (pf_pasid(pf), pf_pri(pf));
     if pf_pasid.is_none() && pf_pri.is_none() {
-        return (Presented::PfHasNeither, None, None);
+        return Ok(Decision::nothing(Presented::PfHasNeither));
     }
     if pdev.cfg_size() != ConfigSpaceSize::Extended {
-        return (Presented::NoExtendedConfig, None, None);
+        return Ok(Decision::nothing(Presented::NoExtendedConfig));
     }
 
     // A VF can use PASIDs only while its PF has PASID enabled (pci_enable_pasid()), and
     // only as many as the IOMMU gives it (min of the PF's width and the IOMMU's).
     let max_pasids = pdev.iommu_max_pasids();
-    let pasid_withheld = match pf_pasid {
+    let mut pasid_withheld = match pf_pasid {
         Some(_) if !pf.pasid_enabled() => Some(Withheld::PasidNotEnabled),
         Some(_) if max_pasids == 0 => Some(Withheld::NoIommuPasids),
         _ => None,
     };
     // Likewise for page requests (pci_enable_pri()).
-    let pri_withheld = pf_pri
+    let mut pri_withheld = pf_pri
         .filter(|_| !pf.pri_enabled())
         .map(|_| Withheld::PriNotEnabled);
     if pasid_withheld.is_some() {
@@ -477,6 +540,30 @@ fn decide(
     }
     if pri_withheld.is_some() {
         pf_pri = None;
+    }
+    if pf_pasid.is_none() && pf_pri.is_none() {
+        return Ok(Decision::nothing(Presented::Placed {
+            pasid: pasid_withheld,
+            pri: pri_withheld,
+            placement: Placement::default(),
+        }));
+    }
+
+    // The PF's provider, if it has one, has its say before anything is placed.
+    let (mut reg, advice) = Registration::new(pf, pdev, shared.clone(), pf_pasid.is_some())?;
+    if let Some(errno) = advice.refused {
+        pasid_withheld = Some(Withheld::PasidRefused(errno));
+        pf_pasid = None;
+    }
+    if pf_pri.is_some() && !advice.delivers(bindings::VPV_PF_FEAT_PRI) {
+        pri_withheld = Some(Withheld::PriNotDelivered);
+        pf_pri = None;
+    }
+    // Execute Permission and Privileged Mode are presented only if the PF delivers them.
+    let undelivered = (PCI_PASID_CAP_EXEC | PCI_PASID_CAP_PRIV)
+        & !u16::try_from(advice.features & 0xffff).unwrap_or(0);
+    if let Some(p) = pf_pasid.as_mut() {
+        p.cap &= !undelivered;
     }
     let limits = HostLimits {
         max_pasid_width: max_pasids.checked_ilog2().unwrap_or(0) as u8,
@@ -486,17 +573,17 @@ fn decide(
     let raw = |off: u16| config.try_read32(off.into()).unwrap_or(u32::MAX);
     let at_bind = |off: u16| dev.data().at_bind(off);
     let virt = |off: u16| dev.vconfig_dword(off).unwrap_or(0);
-    let request = |admin: Option<u16>, pf_offset: u16| Request {
+    let request = |admin: Option<u16>, advised: Option<u16>, pf_offset: u16| Request {
         admin,
-        advised: None,
+        advised,
         pf_offset,
     };
     let placement = place(
         &raw,
         &at_bind,
         &virt,
-        pf_pasid.map(|p| request(admin.pasid, p.offset)),
-        pf_pri.map(|p| request(admin.pri, p.offset)),
+        pf_pasid.map(|p| request(admin.pasid, advice.pasid_offset, p.offset)),
+        pf_pri.map(|p| request(admin.pri, advice.pri_offset, p.offset)),
     );
     let presented = Presented::Placed {
         pasid: pasid_withheld,
@@ -504,12 +591,20 @@ fn decide(
         placement,
     };
     let emu = Emulation::new(placement, pf_pasid, pf_pri, limits);
+    if emu.offset(EmulatedCap::Pasid).is_none() {
+        reg.release_pasid();
+    }
+    if emu.offset(EmulatedCap::Pasid).is_none() && emu.offset(EmulatedCap::Pri).is_none() {
+        return Ok(Decision::nothing(presented));
+    }
     let pasid_cap = emu
         .pasid_cap_presented()
         .zip(pf_pasid)
         .map(|(cap, pf)| (cap, pf.cap, max_pasids));
-    if emu.offset(EmulatedCap::Pasid).is_none() && emu.offset(EmulatedCap::Pri).is_none() {
-        return (presented, None, None);
-    }
-    (presented, Some(emu), pasid_cap)
+    Ok(Decision {
+        presented,
+        emu: Some(emu),
+        pasid_cap,
+        reg: Some(reg),
+    })
 }

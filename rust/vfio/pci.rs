@@ -17,7 +17,8 @@
 use core::{
     cell::UnsafeCell,
     marker::PhantomData,
-    mem::offset_of, //
+    mem::offset_of,
+    ptr::NonNull, //
 };
 
 use kernel::{
@@ -118,6 +119,13 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     /// Called after every reset attempt by the PCI core, whether or not it reset the
     /// function (the PCI core does not say); as for [`Operations::reset_prepare`].
     fn reset_done(_dev: &Device<Self>, _open: Option<&Self::OpenData>) {}
+
+    /// Called before vfio-pci attaches PASID `pasid` of the open device to an IOAS or a
+    /// HWPT (`VFIO_DEVICE_PASID_ATTACH_IOMMUFD_PT`, or a replace); an error refuses it with
+    /// that errno. Detaching is not hooked: it always reaches vfio-pci.
+    fn pasid_attach(_dev: &Device<Self>, _open: &Self::OpenData, _pasid: u32) -> Result {
+        Ok(())
+    }
 
     /// Whether the driver handles an access of `count` bytes at `pos` of the config region;
     /// if not, vfio-pci handles it directly. Called on every config access: keep it cheap.
@@ -310,12 +318,55 @@ impl<T: Operations, Ctx: DeviceContext> Device<T, Ctx> {
         &self.data
     }
 
-    /// Signals the user's error eventfd (`VFIO_PCI_ERR_IRQ_INDEX`), as vfio-pci does on an
-    /// AER error; nothing if the user set none.
-    pub(crate) fn signal_error(&self) {
-        // SAFETY: By the type invariant `core` is initialised; the helper reads its
-        // `err_trigger` under RCU, the only way vfio-pci replaces it.
-        unsafe { bindings::vpv_vfio_pci_signal_err(self.core()) }
+    /// The user's error eventfd (`VFIO_PCI_ERR_IRQ_INDEX`), to signal from outside the
+    /// hooks.
+    pub(crate) fn error_eventfd(&self) -> ErrorEventfd {
+        // SAFETY: By the type invariant `core` is initialised, so its `vfio_device` is, by
+        // `vfio_init_device()`; a reference on it keeps the allocation.
+        unsafe { bindings::get_device(&raw mut (*self.vdev()).device) };
+        // INVARIANT: `core` is initialised and the reference was taken just above.
+        ErrorEventfd {
+            // `Opaque` is transparent.
+            core: NonNull::from(&self.core).cast(),
+        }
+    }
+}
+
+/// The error eventfd (`VFIO_PCI_ERR_IRQ_INDEX`) of a [`Device`], which vfio-pci signals on
+/// an AER error and QEMU stops the VM on. Signalling it does nothing if the user set none,
+/// or once the device is closed (vfio-pci clears it at close).
+///
+/// # Invariants
+///
+/// `core` is the initialised `vfio_pci_core_device` of a [`Device`]; this holds a reference
+/// on its `vfio_device` (`get_device()`), so the allocation stays.
+///
+/// Drop it before the device is unbound, in the driver's own code: the last reference runs
+/// the device's `release`.
+pub(crate) struct ErrorEventfd {
+    core: NonNull<bindings::vfio_pci_core_device>,
+}
+
+// SAFETY: `signal()` only reads `err_trigger` under RCU, and the reference can be dropped
+// from any thread.
+unsafe impl Send for ErrorEventfd {}
+// SAFETY: As above: `signal()` takes `&self` and synchronises through RCU.
+unsafe impl Sync for ErrorEventfd {}
+
+impl ErrorEventfd {
+    /// Signals the user's error eventfd, as vfio-pci does on an AER error.
+    pub(crate) fn signal(&self) {
+        // SAFETY: By the type invariant the allocation is live and initialised; the helper
+        // reads `err_trigger` under RCU, the only way vfio-pci replaces it.
+        unsafe { bindings::vpv_vfio_pci_signal_err(self.core.as_ptr()) }
+    }
+}
+
+impl Drop for ErrorEventfd {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant this holds a reference on the `vfio_device`, at
+        // offset 0 of `core`; it is given back here, once.
+        unsafe { bindings::vpv_vfio_put_device(self.core.as_ptr().cast()) };
     }
 }
 
@@ -421,7 +472,7 @@ impl<T: Operations> Ops<T> {
         unbind_iommufd: Some(bindings::vfio_iommufd_physical_unbind),
         attach_ioas: Some(bindings::vfio_iommufd_physical_attach_ioas),
         detach_ioas: Some(bindings::vfio_iommufd_physical_detach_ioas),
-        pasid_attach_ioas: Some(bindings::vfio_iommufd_physical_pasid_attach_ioas),
+        pasid_attach_ioas: Some(Self::pasid_attach_ioas),
         pasid_detach_ioas: Some(bindings::vfio_iommufd_physical_pasid_detach_ioas),
         open_device: Some(Self::open_device),
         close_device: Some(Self::close_device),
@@ -520,6 +571,24 @@ impl<T: Operations> Ops<T> {
             }
             // SAFETY: `vfio_pci_core_enable()` succeeded just above.
             unsafe { bindings::vfio_pci_core_finish_enable(dev.core()) };
+            Ok(0)
+        })
+    }
+
+    extern "C" fn pasid_attach_ioas(
+        vdev: *mut bindings::vfio_device,
+        pasid: u32,
+        pt_id: *mut u32,
+    ) -> c_int {
+        // SAFETY: The vfio core calls `pasid_attach_ioas` on an open, registered device.
+        let dev = unsafe { Device::<T>::from_vdev(vdev) };
+        from_result(|| {
+            dev.open
+                .with(|open| open.map_or(Ok(()), |open| T::pasid_attach(dev, open, pasid)))?;
+            // SAFETY: The vfio core's arguments, passed on unchanged.
+            to_result(unsafe {
+                bindings::vfio_iommufd_physical_pasid_attach_ioas(vdev, pasid, pt_id)
+            })?;
             Ok(0)
         })
     }

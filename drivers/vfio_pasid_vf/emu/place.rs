@@ -511,7 +511,7 @@ impl fmt::Display for Link {
 }
 
 /// Where the emulated capabilities go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Placement {
     pasid: Option<CapPlacement>,
     pri: Option<CapPlacement>,
