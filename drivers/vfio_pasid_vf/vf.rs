@@ -562,6 +562,7 @@ fn decide(
     // Execute Permission and Privileged Mode are presented only if the PF delivers them.
     let undelivered = (PCI_PASID_CAP_EXEC | PCI_PASID_CAP_PRIV)
         & !u16::try_from(advice.features & 0xffff).unwrap_or(0);
+    let pf_pasid_cap = pf_pasid.map(|p| p.cap);
     if let Some(p) = pf_pasid.as_mut() {
         p.cap &= !undelivered;
     }
@@ -599,8 +600,8 @@ fn decide(
     }
     let pasid_cap = emu
         .pasid_cap_presented()
-        .zip(pf_pasid)
-        .map(|(cap, pf)| (cap, pf.cap, max_pasids));
+        .zip(pf_pasid_cap)
+        .map(|(cap, pf_cap)| (cap, pf_cap, max_pasids));
     Ok(Decision {
         presented,
         emu: Some(emu),
