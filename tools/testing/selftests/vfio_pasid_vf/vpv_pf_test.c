@@ -8,6 +8,11 @@
  * until the close (the driver's pasid_users, the VF's pf_pasid).  When the
  * PF's PASID goes off anyway (the fixture's pasid_disable), the emulated PASID
  * Control reads 0, the user's error eventfd fires and dmesg says it once.
+ * With the fixture registered as the PF's provider (the PF-provider API,
+ * include/linux/vfio_pasid_vf.h; the fixture's debugfs "provider"), the
+ * provider sees each PASID user come and go, may refuse one, advises offsets,
+ * withholds features, reports page request events, and a change of the PF's
+ * PASID reaches the VF's user at once.
  *
  *   [VPV_PF_CYCLES=N] vpv_pf_test [harness options] VF
  * with the vpv_pf fixture loaded on the VF's PF (its unbind_pf and bind_pf
@@ -18,6 +23,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -521,6 +527,494 @@ TEST_F(pasid_off, pasid_ctrl_reads_0_the_error_eventfd_fires_and_one_line_is_log
 	ASSERT_EQ(PCI_PASID_CTRL_ENABLE, v);
 	ASSERT_EQ(0, vpv_kmsg_count(kmsg, line));
 	close(kmsg);
+}
+
+/* --- the PF-provider API, with the fixture as the PF's provider --- */
+
+#define PROVIDER VPV_FIXTURE_DEBUGFS "/provider"
+
+/* The fixture's provider file, parsed. */
+struct prov {
+	int registered, gets, puts, refuse, refusals, stray;
+	unsigned int advise_pasid, advise_pri, features;
+};
+
+static int prov_read(struct prov *p)
+{
+	char buf[256];
+	int ret = vpv_file_read(PROVIDER, buf, sizeof(buf));
+
+	if (ret < 0)
+		return ret;
+	ret = sscanf(buf, "registered %d gets %d puts %d advise %x %x features %x refuse %d refusals %d stray %d",
+		     &p->registered, &p->gets, &p->puts, &p->advise_pasid, &p->advise_pri,
+		     &p->features, &p->refuse, &p->refusals, &p->stray);
+	return ret == 9 ? 0 : -EPROTO;
+}
+
+/* Write "CMD ARGS" to the provider file: 0 or the write's -errno. */
+static int prov_cmd(const char *fmt, ...)
+{
+	char cmd[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return vpv_file_write(PROVIDER, cmd);
+}
+
+/* The VF's pf_pasid attribute, newline stripped. */
+static int pf_pasid_str(char *buf, size_t len)
+{
+	char path[128];
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio_pasid_vf/pf_pasid", vf_bdf);
+	ret = vpv_file_read(path, buf, len);
+	if (ret < 0)
+		return ret;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/* The offset after "CAP at 0x" in a placement line; 0 if the capability is not placed. */
+static unsigned int placed_at(const char *placement, const char *cap)
+{
+	char want[32];
+	const char *p;
+
+	snprintf(want, sizeof(want), "%s at 0x", cap);
+	p = strstr(placement, want);
+	return p ? strtoul(p + strlen(want) - 2, NULL, 16) : 0;
+}
+
+#define VPV_FEAT_EXEC	0x00000002	/* VPV_PF_FEAT_PASID_EXEC = PCI_PASID_CAP_EXEC */
+#define VPV_FEAT_PRIV	0x00000004	/* VPV_PF_FEAT_PASID_PRIV = PCI_PASID_CAP_PRIV */
+#define VPV_FEAT_PRI	0x00010000	/* VPV_PF_FEAT_PRI */
+#define VPV_FEAT_ALL	(VPV_FEAT_EXEC | VPV_FEAT_PRIV | VPV_FEAT_PRI)
+
+/* The VF under test, opened in an IOMMU mode, and what its open presented. */
+struct vf_view {
+	struct iommu *iommu;
+	struct vfio_pci_device *dev;	/* while open */
+	uint8_t cfg[PCI_CFG_SPACE_EXP_SIZE];	/* its config space through VFIO at the open */
+	char placement[512];		/* its placement line after the open */
+	unsigned int pasid, pri;	/* the emulated capabilities in cfg (0: absent) */
+};
+
+/* Open the VF; its config space, placement and emulated capabilities into @v. */
+static void vf_open(struct __test_metadata *_metadata, struct vf_view *v)
+{
+	v->dev = vfio_pci_device_init(vf_bdf, v->iommu);
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(v->dev, false, 0, v->cfg, sizeof(v->cfg)));
+	ASSERT_LT(0, vpv_placement(vf_bdf, v->placement, sizeof(v->placement)));
+	v->pasid = vpv_ecap_find(v->cfg, PCI_EXT_CAP_ID_PASID);
+	v->pri = vpv_ecap_find(v->cfg, PCI_EXT_CAP_ID_PRI);
+}
+
+static void vf_close(struct vf_view *v)
+{
+	if (v->dev)
+		vfio_pci_device_cleanup(v->dev);
+	v->dev = NULL;
+}
+
+/*
+ * Open the VF, set PASID Control Enable through VFIO and arm its error
+ * eventfd (VFIO_PCI_ERR_IRQ_INDEX): the eventfd.
+ */
+static int vf_open_pasid_enabled(struct __test_metadata *_metadata, struct vf_view *v)
+{
+	uint16_t ctrl = PCI_PASID_CTRL_ENABLE;
+	int fd;
+
+	vf_open(_metadata, v);
+	ASSERT_NE(0, v->pasid) TH_LOG("placement: %s", v->placement);
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(v->dev, true, v->pasid + PCI_PASID_CTRL, &ctrl, sizeof(ctrl)));
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(v->dev, false, v->pasid + PCI_PASID_CTRL, &ctrl, sizeof(ctrl)));
+	ASSERT_EQ(PCI_PASID_CTRL_ENABLE, ctrl);
+	fd = irq_eventfd(v->dev, VFIO_PCI_ERR_IRQ_INDEX);
+	ASSERT_LE(0, fd) TH_LOG("VFIO_DEVICE_SET_IRQS VFIO_PCI_ERR_IRQ_INDEX: %s", strerror(-fd));
+	return fd;
+}
+
+FIXTURE(provider) {
+	struct vf_view vf;
+	int err_fd;			/* the VF's VFIO_PCI_ERR_IRQ_INDEX eventfd */
+	bool pf_pasid_off;		/* teardown must run the fixture's pasid_enable */
+};
+
+FIXTURE_SETUP(provider)
+{
+	int ret;
+
+	self->err_fd = -1;
+	ASSERT_EQ(0, vpv_bind(vf_bdf, VPV_DRIVER));
+	ret = prov_cmd("register");
+	ASSERT_EQ(0, ret) TH_LOG("register the fixture as the provider of %s: %s", pf_bdf,
+				 strerror(-ret));
+	self->vf.iommu = iommu_init(MODE_IOMMUFD);
+}
+
+FIXTURE_TEARDOWN(provider)
+{
+	struct prov p = { .stray = 0 };
+	int ret;
+
+	if (self->pf_pasid_off) {
+		EXPECT_EQ(0, vpv_fixture_fault("pasid_enable"));
+	}
+	vf_close(&self->vf);
+	if (self->vf.iommu)
+		iommu_cleanup(self->vf.iommu);
+	if (self->err_fd >= 0)
+		close(self->err_fd);
+	ret = prov_cmd("unregister");
+	if (ret != -EALREADY) {
+		EXPECT_EQ(0, ret);
+	}
+	/* Every callback was for the PF and one of its VFs, while registered. */
+	EXPECT_EQ(0, prov_read(&p));
+	EXPECT_EQ(0, p.stray) TH_LOG("the fixture counted stray callbacks (dmesg: 'provider: stray')");
+	EXPECT_EQ(0, prov_cmd("advise 0 0"));
+	EXPECT_EQ(0, prov_cmd("features 0x%x", VPV_FEAT_ALL));
+	EXPECT_EQ(0, prov_cmd("refuse 0"));
+}
+
+/* Registering twice, or unregistering twice: -EALREADY. */
+TEST_F(provider, register_twice_and_unregister_twice_are_ealready)
+{
+	struct prov p;
+
+	ASSERT_EQ(0, prov_read(&p));
+	ASSERT_EQ(1, p.registered);
+	ASSERT_EQ(-EALREADY, prov_cmd("register"));
+	ASSERT_EQ(0, prov_cmd("unregister"));
+	ASSERT_EQ(0, prov_read(&p));
+	ASSERT_EQ(0, p.registered);
+	ASSERT_EQ(-EALREADY, prov_cmd("unregister"));
+}
+
+/* ->pasid_get() at the open that presents PASID, ->pasid_put() at its close. */
+TEST_F(provider, pasid_get_at_the_open_and_pasid_put_at_the_close)
+{
+	struct prov p;
+
+	ASSERT_EQ(0, prov_read(&p));
+	ASSERT_EQ(0, p.gets);
+	ASSERT_EQ(0, p.puts);
+	vf_open(_metadata, &self->vf);
+	ASSERT_NE(0, self->vf.pasid) TH_LOG("PASID not presented: %s", self->vf.placement);
+	ASSERT_EQ(0, prov_read(&p));
+	ASSERT_EQ(1, p.gets);
+	ASSERT_EQ(0, p.puts);
+	vf_close(&self->vf);
+	ASSERT_EQ(0, prov_read(&p));
+	ASSERT_EQ(1, p.gets);
+	ASSERT_EQ(1, p.puts);
+	ASSERT_EQ(0, p.refusals);
+}
+
+/* N open/close cycles: N gets and N puts, never more than one user at a time. */
+TEST_F(provider, gets_and_puts_balance_over_open_close_cycles)
+{
+	const int cycles = 5;
+	struct prov p;
+	int i;
+
+	for (i = 0; i < cycles; i++) {
+		vf_open(_metadata, &self->vf);
+		ASSERT_EQ(0, prov_read(&p));
+		ASSERT_EQ(i + 1, p.gets) TH_LOG("cycle %d, open", i);
+		ASSERT_EQ(i, p.puts) TH_LOG("cycle %d, open", i);
+		vf_close(&self->vf);
+		ASSERT_EQ(0, prov_read(&p));
+		ASSERT_EQ(i + 1, p.puts) TH_LOG("cycle %d, closed", i);
+	}
+	ASSERT_EQ(cycles, p.gets);
+	ASSERT_EQ(cycles, p.puts);
+}
+
+/*
+ * ->pasid_get() refusing: the open goes on without PASID (placement says
+ * why), the VF is not a PASID user, PRI is still presented, and no
+ * ->pasid_put() follows at the close.
+ */
+TEST_F(provider, a_refused_pasid_get_opens_the_vf_without_pasid)
+{
+	char state[32];
+	struct prov p;
+
+	ASSERT_EQ(0, prov_cmd("refuse -16"));
+	vf_open(_metadata, &self->vf);
+	ASSERT_NE(NULL, strstr(self->vf.placement, "PASID not presented: the PF's driver refused it"))
+		TH_LOG("placement: %s", self->vf.placement);
+	ASSERT_EQ(0, self->vf.pasid) TH_LOG("a PASID capability at 0x%x through VFIO", self->vf.pasid);
+	ASSERT_NE(0, self->vf.pri) TH_LOG("PRI not presented: %s", self->vf.placement);
+	ASSERT_NE(0, placed_at(self->vf.placement, "PRI"));
+	ASSERT_EQ(0, pf_pasid_str(state, sizeof(state)));
+	ASSERT_STREQ("not held", state);
+	ASSERT_FALSE(listed(pf_bdf, vf_bdf));
+	ASSERT_EQ(0, prov_read(&p));
+	ASSERT_EQ(1, p.refusals);
+	ASSERT_EQ(0, p.gets);
+	vf_close(&self->vf);
+	ASSERT_EQ(0, prov_read(&p));
+	ASSERT_EQ(0, p.puts) TH_LOG("->pasid_put() for a refused ->pasid_get()");
+}
+
+/*
+ * A usable advised offset is used: PASID advised where the open without
+ * advice put PRI (free then, and not where PASID went) goes there, and VFIO
+ * shows its header at that offset.
+ */
+TEST_F(provider, a_usable_advised_pasid_offset_is_used)
+{
+	unsigned int auto_pri;
+	char want[64];
+	uint32_t hdr;
+
+	vf_open(_metadata, &self->vf);
+	auto_pri = placed_at(self->vf.placement, "PRI");
+	vf_close(&self->vf);
+	ASSERT_NE(0, auto_pri) TH_LOG("placement without advice: %s", self->vf.placement);
+
+	ASSERT_EQ(0, prov_cmd("advise 0x%x 0", auto_pri));
+	vf_open(_metadata, &self->vf);
+	snprintf(want, sizeof(want), "PASID at 0x%03x (offset advised by the PF)", auto_pri);
+	ASSERT_NE(NULL, strstr(self->vf.placement, want)) TH_LOG("placement: %s", self->vf.placement);
+	memcpy(&hdr, self->vf.cfg + auto_pri, sizeof(hdr));
+	ASSERT_EQ(PCI_EXT_CAP_ID_PASID, hdr & 0xffff) TH_LOG("header 0x%08x at 0x%x", hdr, auto_pri);
+	ASSERT_EQ(auto_pri, self->vf.pasid) TH_LOG("the chain through VFIO finds PASID at 0x%x",
+						self->vf.pasid);
+}
+
+/* The same for PRI: advised where it would go anyway, the rule is the advice. */
+TEST_F(provider, a_usable_advised_pri_offset_is_used)
+{
+	unsigned int auto_pri;
+	char want[64];
+	uint32_t hdr;
+
+	vf_open(_metadata, &self->vf);
+	auto_pri = placed_at(self->vf.placement, "PRI");
+	vf_close(&self->vf);
+	ASSERT_NE(0, auto_pri) TH_LOG("placement without advice: %s", self->vf.placement);
+	snprintf(want, sizeof(want), "PRI at 0x%03x (offset advised by the PF)", auto_pri);
+	ASSERT_EQ(NULL, strstr(self->vf.placement, want)) TH_LOG("placement: %s", self->vf.placement);
+
+	ASSERT_EQ(0, prov_cmd("advise 0 0x%x", auto_pri));
+	vf_open(_metadata, &self->vf);
+	ASSERT_NE(NULL, strstr(self->vf.placement, want)) TH_LOG("placement: %s", self->vf.placement);
+	memcpy(&hdr, self->vf.cfg + auto_pri, sizeof(hdr));
+	ASSERT_EQ(PCI_EXT_CAP_ID_PRI, hdr & 0xffff) TH_LOG("header 0x%08x at 0x%x", hdr, auto_pri);
+	ASSERT_EQ(auto_pri, self->vf.pri);
+}
+
+/*
+ * An unusable advised offset (0x100, the first capability of the VF) is not
+ * followed: the placement says why, PASID goes where the next rule puts it.
+ */
+TEST_F(provider, an_unusable_advised_offset_is_not_followed)
+{
+	ASSERT_EQ(0, prov_cmd("advise 0x100 0"));
+	vf_open(_metadata, &self->vf);
+	ASSERT_NE(NULL, strstr(self->vf.placement, "advised offset 0x100 is unusable"))
+		TH_LOG("placement: %s", self->vf.placement);
+	ASSERT_NE(0, placed_at(self->vf.placement, "PASID")) TH_LOG("placement: %s", self->vf.placement);
+	ASSERT_NE(0x100, placed_at(self->vf.placement, "PASID"));
+	ASSERT_NE(0, self->vf.pasid);
+	ASSERT_NE(0x100, self->vf.pasid);
+	ASSERT_NE(PCI_EXT_CAP_ID_PASID, self->vf.cfg[0x100] | self->vf.cfg[0x101] << 8);
+}
+
+/* ->features() without VPV_PF_FEAT_PRI: PRI is not presented, PASID is. */
+TEST_F(provider, features_without_pri_do_not_present_pri)
+{
+	ASSERT_EQ(0, prov_cmd("features 0x%x", VPV_FEAT_ALL & ~VPV_FEAT_PRI));
+	vf_open(_metadata, &self->vf);
+	ASSERT_NE(NULL, strstr(self->vf.placement, "PRI not presented: the PF's driver does not deliver it"))
+		TH_LOG("placement: %s", self->vf.placement);
+	ASSERT_EQ(0, self->vf.pri) TH_LOG("a PRI capability at 0x%x through VFIO", self->vf.pri);
+	ASSERT_NE(0, self->vf.pasid) TH_LOG("placement: %s", self->vf.placement);
+}
+
+/*
+ * ->features() without a PASID feature that the VF presents with all of them
+ * (Execute Permission, Privileged Mode): that bit of the PASID Capability
+ * reads 0, the rest is unchanged.  Each one presented is tested (with the
+ * emulation suite's fixture, igb presents both, nvme only Privileged Mode).
+ */
+TEST_F(provider, a_pasid_feature_the_pf_does_not_deliver_reads_0)
+{
+	static const uint16_t bits[] = { PCI_PASID_CAP_EXEC, PCI_PASID_CAP_PRIV };
+	uint16_t all, cap;
+	int i, tested = 0;
+
+	vf_open(_metadata, &self->vf);
+	ASSERT_NE(0, self->vf.pasid) TH_LOG("placement: %s", self->vf.placement);
+	memcpy(&all, self->vf.cfg + self->vf.pasid + PCI_PASID_CAP, sizeof(all));
+	vf_close(&self->vf);
+	for (i = 0; i < 2; i++) {
+		if (!(all & bits[i]))
+			continue;
+		tested++;
+		/* VPV_PF_FEAT_PASID_EXEC/PRIV are the PASID Capability's bits. */
+		ASSERT_EQ(0, prov_cmd("features 0x%x", VPV_FEAT_ALL & ~bits[i]));
+		vf_open(_metadata, &self->vf);
+		ASSERT_NE(0, self->vf.pasid) TH_LOG("placement: %s", self->vf.placement);
+		memcpy(&cap, self->vf.cfg + self->vf.pasid + PCI_PASID_CAP, sizeof(cap));
+		vf_close(&self->vf);
+		ASSERT_EQ(all & ~bits[i], cap)
+			TH_LOG("PASID Capability 0x%04x without feature 0x%x; 0x%04x with all",
+			       cap, bits[i], all);
+	}
+	ASSERT_LT(0, tested) TH_LOG("PASID Capability 0x%04x: neither Exec nor Priv presented", all);
+}
+
+/*
+ * Unregistering while the VF is open: ->pasid_put() for it at once, none at
+ * its close; the VF stays open and a PASID user of the PF.
+ */
+TEST_F(provider, unregister_puts_the_open_vf_which_stays_a_pasid_user)
+{
+	char state[32];
+	struct prov p;
+
+	vf_open(_metadata, &self->vf);
+	ASSERT_NE(0, self->vf.pasid) TH_LOG("placement: %s", self->vf.placement);
+	ASSERT_EQ(0, prov_read(&p));
+	ASSERT_EQ(1, p.gets);
+	ASSERT_EQ(0, p.puts);
+	ASSERT_EQ(0, prov_cmd("unregister"));
+	ASSERT_EQ(0, prov_read(&p));
+	ASSERT_EQ(0, p.registered);
+	ASSERT_EQ(1, p.puts) TH_LOG("no ->pasid_put() for the open VF at unregister");
+	ASSERT_TRUE(listed(pf_bdf, vf_bdf)) TH_LOG("%s not under %s in %s", vf_bdf, pf_bdf,
+						   PASID_USERS);
+	ASSERT_EQ(0, pf_pasid_str(state, sizeof(state)));
+	ASSERT_STREQ("held", state);
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(self->vf.dev, false, 0, self->vf.cfg, sizeof(self->vf.cfg)));
+	ASSERT_EQ(self->vf.pasid, vpv_ecap_find(self->vf.cfg, PCI_EXT_CAP_ID_PASID));
+	vf_close(&self->vf);
+	ASSERT_EQ(0, prov_read(&p));
+	ASSERT_EQ(1, p.puts) TH_LOG("->pasid_put() after unregister");
+	ASSERT_FALSE(listed(pf_bdf, vf_bdf));
+}
+
+/* A VF opened before the provider registered was never got: no ->pasid_put() at its close. */
+TEST_F(provider, a_vf_open_before_register_is_not_put_at_its_close)
+{
+	struct prov p;
+
+	ASSERT_EQ(0, prov_cmd("unregister"));
+	vf_open(_metadata, &self->vf);
+	ASSERT_NE(0, self->vf.pasid) TH_LOG("placement: %s", self->vf.placement);
+	ASSERT_EQ(0, prov_cmd("register"));
+	vf_close(&self->vf);
+	ASSERT_EQ(0, prov_read(&p));
+	ASSERT_EQ(0, p.gets);
+	ASSERT_EQ(0, p.puts) TH_LOG("->pasid_put() for a VF the provider never got");
+}
+
+/*
+ * vpv_pf_pri_event(): Response Failure and Unexpected PRG Index, each latched
+ * in the open VF's emulated PRI Status until its user writes 1 to it.
+ */
+TEST_F(provider, pri_event_latches_rf_and_uprgi_until_the_user_writes_1)
+{
+	static const uint16_t bits[] = { PCI_PRI_STATUS_RF, PCI_PRI_STATUS_UPRGI };
+	uint16_t status, w;
+	unsigned int off;
+	int i;
+
+	vf_open(_metadata, &self->vf);
+	ASSERT_NE(0, self->vf.pri) TH_LOG("placement: %s", self->vf.placement);
+	off = self->vf.pri + PCI_PRI_STATUS;
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(self->vf.dev, false, off, &status, sizeof(status)));
+	ASSERT_EQ(0, status & (PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, prov_cmd("pri_event %d 0x%x", vf_index, bits[i]));
+		ASSERT_EQ(0, vpv_vfio_cfg_rw(self->vf.dev, false, off, &status, sizeof(status)));
+		ASSERT_EQ(bits[i], status & (PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI))
+			TH_LOG("PRI Status 0x%04x after event 0x%x", status, bits[i]);
+		/* Still there at the next read. */
+		ASSERT_EQ(0, vpv_vfio_cfg_rw(self->vf.dev, false, off, &status, sizeof(status)));
+		ASSERT_EQ(bits[i], status & (PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI));
+		w = bits[i];
+		ASSERT_EQ(0, vpv_vfio_cfg_rw(self->vf.dev, true, off, &w, sizeof(w)));
+		ASSERT_EQ(0, vpv_vfio_cfg_rw(self->vf.dev, false, off, &status, sizeof(status)));
+		ASSERT_EQ(0, status & (PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI))
+			TH_LOG("PRI Status 0x%04x after writing 0x%x", status, bits[i]);
+	}
+}
+
+/* vpv_pf_pri_event() with bits other than RF and UPRGI: -EINVAL, nothing latched. */
+TEST_F(provider, pri_event_with_other_bits_is_einval)
+{
+	static const unsigned int bad[] = { 0x4, PCI_PRI_STATUS_STOPPED, PCI_PRI_STATUS_PASID,
+					    PCI_PRI_STATUS_RF | 0x4 };
+	uint16_t status;
+	int i;
+
+	vf_open(_metadata, &self->vf);
+	ASSERT_NE(0, self->vf.pri) TH_LOG("placement: %s", self->vf.placement);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(-EINVAL, prov_cmd("pri_event %d 0x%x", vf_index, bad[i]))
+			TH_LOG("pri_event 0x%x", bad[i]);
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(self->vf.dev, false, self->vf.pri + PCI_PRI_STATUS, &status,
+				     sizeof(status)));
+	ASSERT_EQ(0, status & (PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI));
+}
+
+/* vpv_pf_pri_event() for a VF that is not open with PRI presented: -ENODEV. */
+TEST_F(provider, pri_event_for_a_vf_not_open_with_pri_is_enodev)
+{
+	ASSERT_EQ(-ENODEV, prov_cmd("pri_event %d 0x%x", vf_index, PCI_PRI_STATUS_RF))
+		TH_LOG("the VF is bound, not open");
+	ASSERT_EQ(0, prov_cmd("features 0x%x", VPV_FEAT_ALL & ~VPV_FEAT_PRI));
+	vf_open(_metadata, &self->vf);
+	ASSERT_EQ(0, self->vf.pri) TH_LOG("placement: %s", self->vf.placement);
+	ASSERT_EQ(-ENODEV, prov_cmd("pri_event %d 0x%x", vf_index, PCI_PRI_STATUS_RF))
+		TH_LOG("the VF is open without PRI");
+}
+
+/*
+ * The PF's PASID goes off with the provider registered (the fixture's
+ * pasid_disable calls vpv_pf_pasid_changed()): the user's error eventfd fires
+ * without any access of the user, and pf_pasid reads "lost".
+ */
+TEST_F(provider, pasid_changed_signals_the_user_without_an_access)
+{
+	char state[32];
+	uint64_t n;
+
+	self->err_fd = vf_open_pasid_enabled(_metadata, &self->vf);
+	ASSERT_EQ(0, vpv_fixture_fault("pasid_disable"));
+	self->pf_pasid_off = true;
+	/* No config access from here on. */
+	ASSERT_EQ(1, wait_readable(self->err_fd, 1000)) TH_LOG("no VFIO_PCI_ERR_IRQ_INDEX eventfd");
+	ASSERT_EQ(sizeof(n), read(self->err_fd, &n, sizeof(n)));
+	ASSERT_EQ(0, pf_pasid_str(state, sizeof(state)));
+	ASSERT_STREQ("lost", state);
+	ASSERT_EQ(0, vpv_fixture_fault("pasid_enable"));
+	self->pf_pasid_off = false;
+}
+
+/* vpv_pf_pasid_changed() with the PF's PASID still on: nothing for the user. */
+TEST_F(provider, pasid_changed_with_the_pasid_unchanged_signals_nothing)
+{
+	char state[32];
+	uint16_t v;
+
+	self->err_fd = vf_open_pasid_enabled(_metadata, &self->vf);
+	ASSERT_EQ(0, prov_cmd("pasid_changed"));
+	ASSERT_EQ(0, wait_readable(self->err_fd, 200)) TH_LOG("the error eventfd fired");
+	ASSERT_EQ(0, pf_pasid_str(state, sizeof(state)));
+	ASSERT_STREQ("held", state);
+	ASSERT_EQ(0, vpv_vfio_cfg_rw(self->vf.dev, false, self->vf.pasid + PCI_PASID_CTRL, &v, sizeof(v)));
+	ASSERT_EQ(PCI_PASID_CTRL_ENABLE, v);
 }
 
 int main(int argc, char *argv[])
