@@ -28,8 +28,11 @@ per PF type, with PRI enabled on the PF, VF capabilities that vfio-pci hides
 and hidden registers; creates the VFs (igb: 3, nvme: 2; VF 1 with a full
 extended config space), binds VF 0 (on igb also VF 2) to vfio-pasid-vf and
 runs vpv_emul_test and vpv_race_test on VF 0, on igb vpv_tenant_test on
-VF 0 and VF 2, and last vpv_pf_test on VF 0 (it unbinds the PF's driver while
-VF 0 is open, and restores the PF, its VFs and VF 0's binding); then reloads the module with emulate=0 and checks that VF 0
+VF 0 and VF 2, vpv_attach_test on VF 0 (PASID attach, which exists only on
+the iommufd cdev: run in mode iommufd alone, and left out, not counted, if
+--iommu-modes leaves iommufd out), and last vpv_pf_test on VF 0 (it unbinds
+the PF's driver while VF 0 is open, and restores the PF, its VFs and VF 0's
+binding); then reloads the module with emulate=0 and checks that VF 0
 is byte for byte what vfio-pci shows (vpv_config_test).  Last, it loads the
 fixture on the igb PF with a VF Device ID on vfio-pci's denylist
 (vf_device=0x37c9), creates 1 VF and runs vpv_denylist_test on it (which
@@ -108,7 +111,7 @@ case $suite in
 functional) progs=(vpv_bind_test vpv_config_test vpv_params_test) ;;
 reliability) progs=(vpv_rebind_test) ;;
 fixture) progs=(vpv_fixture_test) ;;
-emulation) progs=(vpv_emul_test vpv_race_test) ;;	# + vpv_tenant_test on igb, vpv_pf_test
+emulation) progs=(vpv_emul_test vpv_race_test) ;;	# + vpv_tenant_test on igb, vpv_attach_test, vpv_pf_test
 *) usage >&2; exit 2 ;;
 esac
 
@@ -292,10 +295,13 @@ fixture_params() { # type pf
 
 # The programs of a PF type, and the number of VFs they need.
 type_progs() { # type
+	local attach=
+	# PASID attach: iommufd cdev only, so only if that mode is asked for.
+	[[ " $iommu_modes " != *" iommufd "* ]] || attach=vpv_attach_test
 	if [[ $suite == emulation && $1 == igb ]]; then
-		echo "${progs[*]} vpv_tenant_test vpv_pf_test"
+		echo "${progs[*]} vpv_tenant_test $attach vpv_pf_test"
 	elif [[ $suite == emulation ]]; then
-		echo "${progs[*]} vpv_pf_test"
+		echo "${progs[*]} $attach vpv_pf_test"
 	else
 		echo "${progs[*]}"
 	fi
@@ -418,6 +424,9 @@ run_fixture_suite() {
 			vpv_tenant_test)
 				run_prog "$n" "$prog ($type)" \
 					"$tests/$prog" "${mode_filter[@]}" "$vf0" "$vf2" || failed=1
+				;;
+			vpv_attach_test) # iommufd cdev only, by itself: no variants
+				run_prog "$n" "$prog ($type)" "$tests/$prog" "$vf0" || failed=1
 				;;
 			vpv_pf_test) # one IOMMU mode: it is about the PF's driver
 				# igb disables SR-IOV when its driver unbinds: no VF can
