@@ -61,7 +61,7 @@
  * @advise_offset: the config-space offset (0x100..0xffc, dword aligned) where
  *	the VF's emulated capability @cap_id (PCI_EXT_CAP_ID_PASID or
  *	PCI_EXT_CAP_ID_PRI) should go, for example a range the VF's hardware
- *	leaves unused by design; 0 for no advice.  An offset that overlaps
+ *	leaves unused by design; 0 (or a negative errno) for no advice.  An offset that overlaps
  *	anything in use is not followed (the VF's sysfs placement says why).
  *	The administrator's offsets come first.  Optional.
  * @features: the VPV_PF_FEAT_* that @pf delivers to @vf.  Optional: without
@@ -105,6 +105,7 @@ void vpv_pf_provider_unregister(struct pci_dev *pf);
  * open VF of @pf that presents PASID then sees the change at once rather than
  * at its user's next access: on disable, the VF's user gets its error eventfd
  * signalled.  Process context, no lock of the provider's callbacks held.
+ * Needs no registered provider.
  */
 void vpv_pf_pasid_changed(struct pci_dev *pf);
 
@@ -113,7 +114,8 @@ void vpv_pf_pasid_changed(struct pci_dev *pf);
  * (Response Failure) and PCI_PRI_STATUS_UPRGI (Unexpected Page Request Group
  * Index), latched in @vf's emulated PRI Status until its user writes 1 to
  * them.  Returns 0, -EINVAL (other bits in @status), or -ENODEV (@vf is not a
- * VF of @pf that is open with PRI presented).  Process context.
+ * VF of @pf that is open with PRI presented).  Process context; needs no
+ * registered provider.  @vf is only compared, never dereferenced.
  */
 int vpv_pf_pri_event(struct pci_dev *pf, struct pci_dev *vf, u16 status);
 

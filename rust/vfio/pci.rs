@@ -121,8 +121,8 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     fn reset_done(_dev: &Device<Self>, _open: Option<&Self::OpenData>) {}
 
     /// Called before vfio-pci attaches PASID `pasid` of the open device to an IOAS or a
-    /// HWPT (`VFIO_DEVICE_PASID_ATTACH_IOMMUFD_PT`, or a replace); an error refuses it with
-    /// that errno. Detaching is not hooked: it always reaches vfio-pci.
+    /// HWPT, or replaces its attachment (`VFIO_DEVICE_ATTACH_IOMMUFD_PT` with
+    /// `VFIO_DEVICE_ATTACH_PASID`); an error refuses it with that errno. Detaching is not hooked: it always reaches vfio-pci.
     fn pasid_attach(_dev: &Device<Self>, _open: &Self::OpenData, _pasid: u32) -> Result {
         Ok(())
     }
