@@ -57,6 +57,8 @@ pub(crate) struct OpenVf {
     span: Range<u64>,
     /// What the registry reaches too.
     shared: Arc<OpenShared>,
+    /// The PF has a PASID capability that the open does not present.
+    pasid_withheld: bool,
 }
 
 /// The part of an open VF that its PF's registry reaches: the emulation and the user's
@@ -147,16 +149,31 @@ impl OpenShared {
 }
 
 impl OpenVf {
-    /// The state of an open: `shared`, with the emulation it was given if any, and its
-    /// registration with the PF.
-    pub(crate) fn new(shared: Arc<OpenShared>, reg: Option<Registration>) -> Self {
+    /// The state of an open: `shared`, with the emulation it was given if any, its
+    /// registration with the PF, and whether the PF has a PASID capability that the open
+    /// does not present.
+    pub(crate) fn new(
+        shared: Arc<OpenShared>,
+        reg: Option<Registration>,
+        pasid_withheld: bool,
+    ) -> Self {
         let span = shared
             .emu
             .lock()
             .as_ref()
             .and_then(|vf| vf.emu.span())
             .map_or(0..0, |span| u64::from(span.start)..u64::from(span.end));
-        Self { reg, span, shared }
+        Self {
+            reg,
+            span,
+            shared,
+            pasid_withheld,
+        }
+    }
+
+    /// Whether the PF has a PASID capability that the open does not present.
+    pub(crate) fn pasid_withheld(&self) -> bool {
+        self.pasid_withheld
     }
 
     /// Whether `[pos, pos + len)` overlaps the span of the emulated bytes.

@@ -61,10 +61,17 @@ module! {
     license: "GPL",
 }
 
-#[pin_data]
+#[pin_data(PinnedDrop)]
 struct VfioPasidVf {
     #[pin]
     _driver: vfio::pci::driver::Registration<vf::PasidVf>,
+}
+
+#[pinned_drop]
+impl PinnedDrop for VfioPasidVf {
+    fn drop(self: Pin<&mut Self>) {
+        pf::exit();
+    }
 }
 
 impl InPlaceModule for VfioPasidVf {

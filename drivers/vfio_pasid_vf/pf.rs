@@ -60,13 +60,26 @@ use crate::sysfs::SysfsBuf;
 #[derive(Clone, Copy)]
 pub(crate) struct Provider(bindings::vpv_pf_provider_ops);
 
+// A new version appends members: `Provider::from_raw` must then copy only those of the
+// version a provider gives, since an older provider's struct is shorter.
+const _: () = assert!(bindings::VPV_PF_PROVIDER_VERSION == 1);
+
 impl Provider {
     /// The provider of `ops`, as its version defines them; [`EINVAL`] for a version this
     /// module does not know (0, or newer than [`bindings::VPV_PF_PROVIDER_VERSION`]).
-    pub(crate) fn new(ops: &bindings::vpv_pf_provider_ops) -> Result<Self> {
-        match ops.version {
-            // Version 1 has every member this module knows.
-            bindings::VPV_PF_PROVIDER_VERSION => Ok(Self(*ops)),
+    ///
+    /// # Safety
+    ///
+    /// `ops` must point to a valid `struct vpv_pf_provider_ops` of the version it names
+    /// (which has at least its `version` member).
+    pub(crate) unsafe fn from_raw(ops: *const bindings::vpv_pf_provider_ops) -> Result<Self> {
+        // SAFETY: `version` comes first in every version, so it is there to read, per the
+        // function's requirements; nothing else is read before it is known.
+        let version = unsafe { core::ptr::read(&raw const (*ops).version) };
+        match version {
+            // SAFETY: A version 1 struct has every member of the struct this module knows
+            // (checked above), so it is all there to read.
+            1 => Ok(Self(unsafe { core::ptr::read(ops) })),
             _ => Err(EINVAL),
         }
     }
@@ -210,6 +223,12 @@ kernel::sync::global_lock! {
 pub(crate) unsafe fn init() {
     // SAFETY: Called once, before first use, per the function's requirements.
     unsafe { REGISTRY.init() };
+}
+
+/// Frees the registry's memory, from the module's exit: statics are not dropped. Nothing
+/// is registered then: an open VF and a provider both pin the module.
+pub(crate) fn exit() {
+    *REGISTRY.lock() = Registry::new();
 }
 
 /// What the PF's provider said about an open, before placement.

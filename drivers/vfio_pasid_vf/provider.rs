@@ -76,10 +76,13 @@ pub(crate) unsafe extern "C" fn vpv_pf_provider_register(
     from_result(|| {
         // SAFETY: Per the function's requirements.
         let pf = unsafe { physfn(pf) }?;
-        // SAFETY: `ops` is null or valid, per the function's requirements; `version` comes
-        // first in every version, so it is read before the rest.
-        let ops = unsafe { ops.as_ref() }.ok_or(EINVAL)?;
-        pf::register_provider(pf, Provider::new(ops)?)?;
+        if ops.is_null() {
+            return Err(EINVAL);
+        }
+        // SAFETY: Not null, so valid for the version it names, per the function's
+        // requirements.
+        let provider = unsafe { Provider::from_raw(ops) }?;
+        pf::register_provider(pf, provider)?;
         Ok(0)
     })
 }

@@ -312,9 +312,14 @@ impl Operations for PasidVf {
         }
     }
 
-    /// A new PASID attach is refused while the open presents the PF's PASID and the PF's
-    /// PASID is off: the VF cannot use PASIDs then (its PASID Control reads 0).
+    /// PASIDs are attached only for a PASID user of the PF: [`EPERM`] if the PF has a PASID
+    /// capability that the open does not present (the PF's driver refused it, the host had
+    /// not enabled it, no room), [`ENXIO`] while the PF's PASID is off (PASID Control reads
+    /// 0 then). With nothing to present, or `emulate=N`, as vfio-pci.
     fn pasid_attach(_dev: &Device<Self>, open: &OpenVf, _pasid: u32) -> Result {
+        if open.pasid_withheld() {
+            return Err(EPERM);
+        }
         if open.check_pf_pasid() {
             return Err(ENXIO);
         }
@@ -421,11 +426,11 @@ fn pf_pri(pf: &pci::Device) -> Option<PfPri> {
 /// The state of an open of `dev`: what it presents, its registration with the PF.
 fn open(dev: &Device<PasidVf, Opening>) -> Result<OpenVf> {
     let shared = OpenShared::new(dev.error_eventfd())?;
-    let (emu, reg) = build_emulation(dev, &shared)?;
-    if let Some(emu) = emu {
+    let decision = build_emulation(dev, &shared)?;
+    if let Some(emu) = decision.emu {
         shared.set_emulation(emu);
     }
-    Ok(OpenVf::new(shared, reg))
+    Ok(OpenVf::new(shared, decision.reg, decision.pasid_withheld))
 }
 
 /// What an open decided.
@@ -439,6 +444,9 @@ struct Decision {
     pasid_cap: Option<(u16, u16, u32)>,
     /// The VF's registration with its PF, while something is emulated.
     reg: Option<Registration>,
+    /// The PF has a PASID capability that the open does not present: the VF is no PASID
+    /// user of its PF, so its PASIDs must not be attached either.
+    pasid_withheld: bool,
 }
 
 impl Decision {
@@ -449,28 +457,30 @@ impl Decision {
             emu: None,
             pasid_cap: None,
             reg: None,
+            pasid_withheld: false,
+        }
+    }
+
+    /// Nothing presented, for `why`, although the PF has a PASID capability.
+    fn pasid_withheld(why: Presented) -> Self {
+        Self {
+            pasid_withheld: true,
+            ..Self::nothing(why)
         }
     }
 }
 
-/// Decides what an open of `dev` presents, builds the emulation (`None` if there is nothing
+/// Decides what an open of `dev` presents, builds the emulation (none if there is nothing
 /// to emulate: the VF then behaves exactly as under vfio-pci) and registers the VF with its
 /// PF for `shared`.
 ///
 /// Logs the decision, and the administrator's offsets it used, only when they differ from
 /// the previous open's. Fails only to allocate, before anything is logged.
-fn build_emulation(
-    dev: &Device<PasidVf, Opening>,
-    shared: &Arc<OpenShared>,
-) -> Result<(Option<Emulation>, Option<Registration>)> {
+fn build_emulation(dev: &Device<PasidVf, Opening>, shared: &Arc<OpenShared>) -> Result<Decision> {
     let pdev = dev.pdev();
     let admin = offsets::lookup(pdev);
-    let Decision {
-        presented,
-        emu,
-        pasid_cap,
-        reg,
-    } = decide(dev, admin, shared)?;
+    let decision = decide(dev, admin, shared)?;
+    let (presented, pasid_cap) = (decision.presented, decision.pasid_cap);
 
     let mut report = dev.data().report.lock();
     let admin_changed = report.admin != admin;
@@ -497,7 +507,7 @@ fn build_emulation(
             );
         }
     }
-    Ok((emu, reg))
+    Ok(decision)
 }
 
 /// What an open of `dev` presents, the emulation that presents it and the VF's registration
@@ -520,7 +530,11 @@ fn decide(
         return Ok(Decision::nothing(Presented::PfHasNeither));
     }
     if pdev.cfg_size() != ConfigSpaceSize::Extended {
-        return Ok(Decision::nothing(Presented::NoExtendedConfig));
+        return Ok(if pf_pasid.is_some() {
+            Decision::pasid_withheld(Presented::NoExtendedConfig)
+        } else {
+            Decision::nothing(Presented::NoExtendedConfig)
+        });
     }
 
     // A VF can use PASIDs only while its PF has PASID enabled (pci_enable_pasid()), and
@@ -542,12 +556,18 @@ fn decide(
         pf_pri = None;
     }
     if pf_pasid.is_none() && pf_pri.is_none() {
-        return Ok(Decision::nothing(Presented::Placed {
+        let presented = Presented::Placed {
             pasid: pasid_withheld,
             pri: pri_withheld,
             placement: Placement::default(),
-        }));
+        };
+        return Ok(if pasid_withheld.is_some() {
+            Decision::pasid_withheld(presented)
+        } else {
+            Decision::nothing(presented)
+        });
     }
+    let pf_has_pasid = pasid_withheld.is_some() || pf_pasid.is_some();
 
     // The PF's provider, if it has one, has its say before anything is placed.
     let (mut reg, advice) = Registration::new(pf, pdev, shared.clone(), pf_pasid.is_some())?;
@@ -596,7 +616,11 @@ fn decide(
         reg.release_pasid();
     }
     if emu.offset(EmulatedCap::Pasid).is_none() && emu.offset(EmulatedCap::Pri).is_none() {
-        return Ok(Decision::nothing(presented));
+        return Ok(if pf_has_pasid {
+            Decision::pasid_withheld(presented)
+        } else {
+            Decision::nothing(presented)
+        });
     }
     let pasid_cap = emu
         .pasid_cap_presented()
@@ -606,6 +630,7 @@ fn decide(
         presented,
         emu: Some(emu),
         pasid_cap,
+        pasid_withheld: pf_has_pasid && !reg.holds_pasid(),
         reg: Some(reg),
     })
 }

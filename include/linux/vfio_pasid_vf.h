@@ -53,11 +53,14 @@
  * @version: VPV_PF_PROVIDER_VERSION, as built against
  * @pasid_get: @vf is about to present @pf's PASID to its user (at the first
  *	open of the VF).  Return 0 to accept; an error withholds PASID from
- *	that open (the VF is still opened, without PASID).  Optional: without
- *	it every VF is accepted.
- * @pasid_put: @vf stopped using @pf's PASID (its last close, or
- *	vpv_pf_provider_unregister()).  Called once for each accepted
- *	->pasid_get().  Optional.
+ *	that open: the VF is still opened, without the capability, and its
+ *	user cannot attach PASIDs (-EPERM).  Optional: without it every VF is
+ *	accepted.
+ * @pasid_put: @vf stopped using @pf's PASID: its last close (after vfio-pci
+ *	disabled it; PASIDs its user attached through iommufd may still be
+ *	attached, with bus mastering off), the open found no room for the
+ *	capability after all, or vpv_pf_provider_unregister().  Called once for
+ *	each accepted ->pasid_get().  Optional.
  * @advise_offset: the config-space offset (0x100..0xffc, dword aligned) where
  *	the VF's emulated capability @cap_id (PCI_EXT_CAP_ID_PASID or
  *	PCI_EXT_CAP_ID_PRI) should go, for example a range the VF's hardware

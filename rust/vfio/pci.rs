@@ -91,7 +91,8 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     /// Per-device state, from bind to unbind.
     type Data: Send + Sync;
 
-    /// Per-device state from the first open to the last close.
+    /// Per-device state from the first open to the last close; dropped after vfio-pci has
+    /// disabled the device at the last close.
     type OpenData: Send + Sync;
 
     /// Initialises the per-device state of `pdev` when its vfio device is allocated (the
@@ -596,11 +597,15 @@ impl<T: Operations> Ops<T> {
     extern "C" fn close_device(vdev: *mut bindings::vfio_device) {
         // SAFETY: The vfio core calls `close_device` on an open, registered device.
         let dev = unsafe { Device::<T>::from_vdev(vdev) };
-        // The open data goes first, while the device is still enabled, as it came last.
+        // The hooks stop seeing the open data first, while the device is still enabled, as
+        // they started seeing it last; it is dropped once vfio-pci has disabled the device
+        // (bus mastering off, reset), so that what it releases is no longer in use by the
+        // device's DMA.
         // SAFETY: Called from `close_device`.
-        drop(unsafe { dev.open.replace(None) });
+        let data = unsafe { dev.open.replace(None) };
         // SAFETY: Same as above.
         unsafe { bindings::vfio_pci_core_close_device(vdev) };
+        drop(data);
     }
 
     /// Routes config region accesses that `T` intercepts to `T`, everything else to vfio-pci.

@@ -765,6 +765,28 @@ TEST_F(provider, a_refused_pasid_get_opens_the_vf_without_pasid)
 }
 
 /*
+ * A VF whose ->pasid_get() was refused is no PASID user, so its PASIDs are
+ * not attached: VFIO_DEVICE_ATTACH_IOMMUFD_PT with VFIO_DEVICE_ATTACH_PASID
+ * gets EPERM from the driver, before iommufd looks at the target (an IOAS,
+ * which iommufd itself would refuse with EINVAL).
+ */
+TEST_F(provider, a_refused_vf_cannot_attach_pasids)
+{
+	struct vfio_device_attach_iommufd_pt at = {
+		.argsz = sizeof(at),
+		.flags = VFIO_DEVICE_ATTACH_PASID,
+		.pasid = 1,
+	};
+
+	ASSERT_EQ(0, prov_cmd("refuse -16"));
+	vf_open(_metadata, &self->vf);
+	ASSERT_EQ(0, self->vf.pasid) TH_LOG("placement: %s", self->vf.placement);
+	at.pt_id = self->vf.iommu->ioas_id;
+	ASSERT_EQ(-1, ioctl(self->vf.dev->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at));
+	ASSERT_EQ(EPERM, errno) TH_LOG("PASID attach: %s", strerror(errno));
+}
+
+/*
  * A usable advised offset is used: PASID advised where the open without
  * advice put PRI (free then, and not where PASID went) goes there, and VFIO
  * shows its header at that offset.
