@@ -8,6 +8,7 @@
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 #include <linux/vfio_pasid_vf.h>
+#include <uapi/linux/vfio_pasid_vf.h>
 
 #include "helpers.h"
 #include "../drivers/vfio_pasid_vf/params.h"

@@ -17,7 +17,8 @@ use kernel::{
 #[path = "vfio/pci.rs"]
 pub(crate) mod pci;
 
-/// The userspace buffer of a `read` or `write` of the VFIO device file, or a part of one.
+/// The userspace buffer of a `read` or `write` of the VFIO device file, or the payload of a
+/// `VFIO_DEVICE_FEATURE` ioctl, or a part of one.
 ///
 /// Only this module and [`pci`] create a `UserBuf`, so a driver cannot make one that reaches
 /// outside what userspace handed in; it cannot keep one past the callback either, as a
@@ -35,7 +36,8 @@ pub(crate) struct UserBuf {
 }
 
 impl UserBuf {
-    /// The buffer of a `read` or `write` callback, from the callback's own arguments.
+    /// The buffer of a `read`, `write` or `device_feature` callback, from the callback's own
+    /// arguments.
     fn new(ptr: UserPtr, len: usize) -> Self {
         // INVARIANT: The caller ([`pci`]) passes the callback's own arguments.
         Self { ptr, len }

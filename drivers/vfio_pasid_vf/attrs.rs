@@ -9,7 +9,8 @@
 //! - `/sys/bus/pci/devices/<VF>/vfio_pasid_vf/placement` (read-only): what the last open of
 //!   the VF presented, and where;
 //! - `/sys/bus/pci/devices/<VF>/vfio_pasid_vf/pf_pasid` (read-only): `held` while an open of
-//!   the VF holds its PF's PASID, `not held` otherwise.
+//!   the VF holds its PF's PASID, `lost` while it holds it but the PF's PASID is off, `not
+//!   held` otherwise.
 
 use kernel::prelude::*;
 

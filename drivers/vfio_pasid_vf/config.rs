@@ -7,7 +7,11 @@
 //! Nothing written to an emulated byte reaches the VF. Every other access goes straight to
 //! vfio-pci ([`OpenVf::in_span`] is the fast path).
 
-use core::ops::Range;
+use core::sync::atomic::{
+    AtomicBool,
+    AtomicU32,
+    Ordering, //
+};
 
 use kernel::{
     device,
@@ -28,7 +32,10 @@ use crate::emu::{
 };
 use crate::pci_ext::FunctionExt;
 use crate::pf::Registration;
-use crate::vf::PasidVf;
+use crate::vf::{
+    PasidVf,
+    PlaceInputs, //
+};
 use crate::vfio::{
     pci::{
         Device,
@@ -52,13 +59,27 @@ pub(crate) struct OpenVf {
     /// The VF's registration with its PF, if the open may present the PF's PASID or PRI.
     /// Declared first, so dropped first: the registry stops reaching `shared` before it goes.
     reg: Option<Registration>,
-    /// The config space range that holds every emulated byte; empty when nothing is
-    /// emulated. Fixed for the open, so read without a lock on every access.
-    span: Range<u64>,
+    /// The config space range that holds every emulated byte, `start << 16 | end`; empty
+    /// when nothing is emulated. Read without a lock on every access; changed only by a
+    /// VMM's SET before it wrote any emulated byte ([`OpenVf::replace_emulation`]).
+    span: AtomicU32,
+    /// A VMM's SET hid the emulated capabilities.
+    hidden: AtomicBool,
     /// What the registry reaches too.
     shared: Arc<OpenShared>,
     /// The PF has a PASID capability that the open does not present.
     pasid_withheld: bool,
+}
+
+/// What an open presents in the VF's config space.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Exposed {
+    /// The offset of the emulated PASID capability.
+    pub(crate) pasid_offset: Option<u16>,
+    /// Its Capability register.
+    pub(crate) pasid_cap: Option<u16>,
+    /// The offset of the emulated PRI capability.
+    pub(crate) pri_offset: Option<u16>,
 }
 
 /// The part of an open VF that its PF's registry reaches: the emulation and the user's
@@ -78,6 +99,10 @@ pub(crate) struct OpenShared {
 /// The emulation of an open VF, with what has been said about it in dmesg.
 struct VfEmulation {
     emu: Emulation,
+    /// What placed it, for a VMM's SET.
+    inputs: PlaceInputs,
+    /// The user wrote an emulated byte since the open: the emulated state is in use.
+    written: bool,
     /// A write to read-only or reserved bits has been logged since the device was opened.
     logged_ignored_bits: bool,
     /// A PRI Reset written while Enable stays set has been logged since the device was
@@ -88,6 +113,12 @@ struct VfEmulation {
     logged_unreachable: bool,
     /// The PF's PASID going off has been logged since the device was opened.
     logged_pf_pasid_off: bool,
+}
+
+/// The span of the bytes that `emu` emulates, as [`OpenVf`] keeps it.
+fn span_of(emu: Option<&Emulation>) -> u32 {
+    emu.and_then(Emulation::span)
+        .map_or(0, |span| u32::from(span.start) << 16 | u32::from(span.end))
 }
 
 impl OpenShared {
@@ -103,10 +134,12 @@ impl OpenShared {
         )
     }
 
-    /// Sets the emulation, once the open has placed the capabilities.
-    pub(crate) fn set_emulation(&self, emu: Emulation) {
+    /// Sets the emulation, once the open has placed the capabilities with `inputs`.
+    pub(crate) fn set_emulation(&self, emu: Emulation, inputs: PlaceInputs) {
         *self.emu.lock() = Some(VfEmulation {
             emu,
+            inputs,
+            written: false,
             logged_ignored_bits: false,
             logged_pri_reset: false,
             logged_unreachable: false,
@@ -157,15 +190,11 @@ impl OpenVf {
         reg: Option<Registration>,
         pasid_withheld: bool,
     ) -> Self {
-        let span = shared
-            .emu
-            .lock()
-            .as_ref()
-            .and_then(|vf| vf.emu.span())
-            .map_or(0..0, |span| u64::from(span.start)..u64::from(span.end));
+        let span = AtomicU32::new(span_of(shared.emu.lock().as_ref().map(|vf| &vf.emu)));
         Self {
             reg,
             span,
+            hidden: AtomicBool::new(false),
             shared,
             pasid_withheld,
         }
@@ -176,12 +205,65 @@ impl OpenVf {
         self.pasid_withheld
     }
 
+    /// Whether the open holds its PF's PASID: `None` if it is no PASID user, else whether
+    /// the PF's PASID is enabled now.
+    pub(crate) fn pf_pasid_held(&self) -> Option<bool> {
+        let reg = self.reg.as_ref().filter(|reg| reg.holds_pasid())?;
+        Some(reg.pf().pasid_enabled())
+    }
+
+    /// Where the open presents the emulated capabilities, and the PASID Capability register
+    /// it presents.
+    pub(crate) fn exposed(&self) -> Exposed {
+        let guard = self.shared.emu.lock();
+        let Some(vf) = guard.as_ref() else {
+            return Exposed::default();
+        };
+        Exposed {
+            pasid_offset: vf.emu.offset(EmulatedCap::Pasid),
+            pasid_cap: vf.emu.pasid_cap_presented(),
+            pri_offset: vf.emu.offset(EmulatedCap::Pri),
+        }
+    }
+
     /// Whether `[pos, pos + len)` overlaps the span of the emulated bytes.
     pub(crate) fn in_span(&self, pos: u64, len: usize) -> bool {
         let Some(end) = u64::try_from(len).ok().and_then(|len| pos.checked_add(len)) else {
             return true; // Let `classify` reject it.
         };
-        pos < self.span.end && end > self.span.start
+        // Acquire: pairs with the release in `replace_emulation`, after the emulation that
+        // the new span describes is in place.
+        let span = self.span.load(Ordering::Acquire);
+        pos < u64::from(span & 0xffff) && end > u64::from(span >> 16)
+    }
+
+    /// Whether a VMM's SET hid the emulated capabilities.
+    pub(crate) fn hidden(&self) -> bool {
+        self.hidden.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the emulation with what `place` makes of the current one (its inputs),
+    /// `hide` says if that hides it: for a VMM's SET. [`EBUSY`] once the user wrote an
+    /// emulated byte (the emulated state is in use); `place`'s error leaves everything
+    /// unchanged. With nothing emulated, `place` is not called, and only hiding succeeds.
+    pub(crate) fn replace_emulation(
+        &self,
+        hide: bool,
+        place: impl FnOnce(&Emulation, &PlaceInputs) -> Result<Emulation>,
+    ) -> Result {
+        let mut guard = self.shared.emu.lock();
+        let Some(vf) = Option::as_mut(&mut guard) else {
+            self.hidden.store(hide, Ordering::Relaxed);
+            return if hide { Ok(()) } else { Err(EINVAL) };
+        };
+        if vf.written {
+            return Err(EBUSY);
+        }
+        vf.emu = place(&vf.emu, &vf.inputs)?;
+        self.hidden.store(hide, Ordering::Relaxed);
+        // Release: the new emulation is in place before an access sees the new span.
+        self.span.store(span_of(Some(&vf.emu)), Ordering::Release);
+        Ok(())
     }
 
     /// How an access relates to the emulated bytes.
@@ -296,6 +378,7 @@ pub(crate) fn write(
         let effects = {
             let mut guard = open.shared.emu.lock();
             Option::as_mut(&mut guard).map(|vf| {
+                vf.written = true;
                 let effects = vf.emu.write(at, data);
                 log_write_effects(dev.pdev(), vf, pos, &effects);
                 effects

@@ -11,6 +11,8 @@
 //! - [`vf`]: which functions the driver takes, and what an open presents (the VF policy);
 //! - [`config`]: the config-space accesses of userspace, split between the emulation and
 //!   vfio-pci;
+//! - [`feature`]: `VFIO_DEVICE_FEATURE_PASID_VF`, what is behind the emulated capabilities,
+//!   for a VMM (`include/uapi/linux/vfio_pasid_vf.h`);
 //! - [`attrs`]: the sysfs attributes (declared in `sysfs.c`);
 //! - [`pf`]: the open VFs of each PF, its PASID users among them, and its provider;
 //! - [`provider`]: the PF-provider API exported to PF drivers
@@ -41,6 +43,7 @@ mod config;
 // the host tests use parts of it that the driver does not.
 #[allow(dead_code, unreachable_pub)]
 mod emu;
+mod feature;
 mod offsets;
 mod params;
 #[path = "../../rust/pci.rs"]

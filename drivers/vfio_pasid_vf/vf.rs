@@ -51,6 +51,7 @@ use crate::emu::{
     PCI_PASID_CAP_EXEC,
     PCI_PASID_CAP_PRIV,
 };
+use crate::feature;
 use crate::offsets::{
     self,
     AdminOffsets, //
@@ -72,6 +73,7 @@ use crate::vfio::{
         driver::Driver,
         CoreParams,
         Device,
+        DeviceContext,
         Opening,
         Operations,
         Read,
@@ -326,6 +328,12 @@ impl Operations for PasidVf {
         Ok(())
     }
 
+    const DEVICE_FEATURE: Option<u32> = Some(bindings::VFIO_DEVICE_FEATURE_PASID_VF);
+
+    fn device_feature(dev: &Device<Self>, open: &OpenVf, flags: u32, payload: &UserBuf) -> Result {
+        feature::device_feature(dev, open, flags, payload)
+    }
+
     fn config_intercepts(open: &OpenVf, pos: u64, count: usize) -> bool {
         open.in_span(pos, count)
     }
@@ -397,7 +405,7 @@ impl<T: fmt::Display> kernel::fmt::Display for Show<T> {
 }
 
 /// Reads the PF's PASID capability, if it has one.
-fn pf_pasid(pf: &pci::Device) -> Option<PfPasid> {
+pub(crate) fn pf_pasid(pf: &pci::Device) -> Option<PfPasid> {
     let offset = pf.find_ext_capability(PCI_EXT_CAP_ID_PASID)?;
     let header = pf.read_config_dword(offset).ok()?;
     let regs = pf.read_config_dword(offset + 4).ok()?;
@@ -410,7 +418,7 @@ fn pf_pasid(pf: &pci::Device) -> Option<PfPasid> {
 }
 
 /// Reads the PF's Page Request capability, if it has one.
-fn pf_pri(pf: &pci::Device) -> Option<PfPri> {
+pub(crate) fn pf_pri(pf: &pci::Device) -> Option<PfPri> {
     let offset = pf.find_ext_capability(PCI_EXT_CAP_ID_PRI)?;
     let header = pf.read_config_dword(offset).ok()?;
     let regs = pf.read_config_dword(offset + 4).ok()?;
@@ -423,12 +431,122 @@ fn pf_pri(pf: &pci::Device) -> Option<PfPri> {
     })
 }
 
+/// A placement rule's request for a capability: the administrator's offset, the advised
+/// one, the PF's.
+fn request(admin: Option<u16>, advised: Option<u16>, pf_offset: u16) -> Request {
+    Request {
+        admin,
+        advised,
+        pf_offset,
+    }
+}
+
+/// What placing an open's emulated capabilities needs besides the VF's own config space,
+/// kept with the emulation for a VMM that places them itself (`VFIO_PASID_VF_SET_OFFSETS`).
+pub(crate) struct PlaceInputs {
+    /// The PF's PASID capability as presented (after the provider's features), and its
+    /// placement request; `None` if not presented.
+    pasid: Option<(PfPasid, Request)>,
+    /// Likewise for PRI.
+    pri: Option<(PfPri, Request)>,
+    limits: HostLimits,
+    /// vfio-pci's virtualised config space at the open, a dword per entry: what userspace
+    /// sees of the capability headers, which it cannot change.
+    virt: KVec<u32>,
+}
+
+impl PlaceInputs {
+    /// Places the capabilities of `dev`, PASID at `pasid_at` and PRI at `pri_at` if given
+    /// (as the administrator's offsets are), and builds their emulation.
+    pub(crate) fn place<Ctx: DeviceContext>(
+        &self,
+        dev: &Device<PasidVf, Ctx>,
+        pasid_at: Option<u16>,
+        pri_at: Option<u16>,
+    ) -> (Placement, Emulation) {
+        let config = dev.pdev().config_space();
+        let raw = |off: u16| config.try_read32(off.into()).unwrap_or(u32::MAX);
+        let at_bind = |off: u16| dev.data().at_bind(off);
+        let virt = |off: u16| self.virt.get(usize::from(off / 4)).copied().unwrap_or(0);
+        let at = |req: Request, offset: Option<u16>| Request {
+            admin: offset.or(req.admin),
+            ..req
+        };
+        let placement = place(
+            &raw,
+            &at_bind,
+            &virt,
+            self.pasid.map(|(_, req)| at(req, pasid_at)),
+            self.pri.map(|(_, req)| at(req, pri_at)),
+        );
+        let emu = Emulation::new(
+            placement,
+            self.pasid.map(|(p, _)| p),
+            self.pri.map(|(p, _)| p),
+            self.limits,
+        );
+        (placement, emu)
+    }
+}
+
+impl PlaceInputs {
+    /// The emulation with the capabilities at a VMM's offsets (0: placed by the rules, as
+    /// at the open): [`EINVAL`] for an offset of a capability the open does not present or
+    /// that is not dword aligned in 0x100..0xffc; [`ENOSPC`] if a capability cannot go at
+    /// its offset, or one that `cur` presents finds no room.
+    pub(crate) fn place_at(
+        &self,
+        dev: &Device<PasidVf>,
+        cur: &Emulation,
+        pasid_at: u16,
+        pri_at: u16,
+    ) -> Result<Emulation> {
+        let wanted = |at: u16| (at != 0).then_some(at);
+        for (at, presentable) in [
+            (pasid_at, self.pasid.is_some()),
+            (pri_at, self.pri.is_some()),
+        ] {
+            let in_range = (PCI_CFG_SPACE_SIZE..=PCI_CFG_SPACE_EXP_SIZE - 4).contains(&at);
+            if at != 0 && (!presentable || at % 4 != 0 || !in_range) {
+                return Err(EINVAL);
+            }
+        }
+        let (_, emu) = self.place(dev, wanted(pasid_at), wanted(pri_at));
+        for (cap, at) in [(EmulatedCap::Pasid, pasid_at), (EmulatedCap::Pri, pri_at)] {
+            let placed = emu.offset(cap);
+            let fits = match wanted(at) {
+                Some(at) => placed == Some(at),
+                None => placed.is_some() || cur.offset(cap).is_none(),
+            };
+            if !fits {
+                return Err(ENOSPC);
+            }
+        }
+        Ok(emu)
+    }
+
+    /// An emulation that presents nothing: the VF's config space as vfio-pci shows it.
+    pub(crate) fn nothing() -> Emulation {
+        Emulation::new(Placement::default(), None, None, HostLimits::default())
+    }
+}
+
+/// vfio-pci's virtualised config space of `dev`, a dword per entry.
+fn vconfig_snapshot(dev: &Device<PasidVf, Opening>) -> Result<KVec<u32>> {
+    let size = u16::try_from(dev.pdev().cfg_size().into_raw())?;
+    let mut virt = KVec::with_capacity(usize::from(size / 4), GFP_KERNEL)?;
+    for off in (0..size).step_by(4) {
+        virt.push(dev.vconfig_dword(off).unwrap_or(0), GFP_KERNEL)?;
+    }
+    Ok(virt)
+}
+
 /// The state of an open of `dev`: what it presents, its registration with the PF.
 fn open(dev: &Device<PasidVf, Opening>) -> Result<OpenVf> {
     let shared = OpenShared::new(dev.error_eventfd())?;
     let decision = build_emulation(dev, &shared)?;
-    if let Some(emu) = decision.emu {
-        shared.set_emulation(emu);
+    if let Some((emu, inputs)) = decision.emu {
+        shared.set_emulation(emu, inputs);
     }
     Ok(OpenVf::new(shared, decision.reg, decision.pasid_withheld))
 }
@@ -437,8 +555,8 @@ fn open(dev: &Device<PasidVf, Opening>) -> Result<OpenVf> {
 struct Decision {
     /// What it presents, and why.
     presented: Presented,
-    /// The emulation that presents it; `None` if nothing is emulated.
-    emu: Option<Emulation>,
+    /// The emulation that presents it, and what placed it; `None` if nothing is emulated.
+    emu: Option<(Emulation, PlaceInputs)>,
     /// The PASID Capability register presented, with the PF's and the IOMMU's max PASIDs,
     /// for the log.
     pasid_cap: Option<(u16, u16, u32)>,
@@ -590,30 +708,22 @@ fn decide(
         max_pasid_width: max_pasids.checked_ilog2().unwrap_or(0) as u8,
     };
 
-    let config = pdev.config_space();
-    let raw = |off: u16| config.try_read32(off.into()).unwrap_or(u32::MAX);
-    let at_bind = |off: u16| dev.data().at_bind(off);
-    let virt = |off: u16| dev.vconfig_dword(off).unwrap_or(0);
-    let request = |admin: Option<u16>, advised: Option<u16>, pf_offset: u16| Request {
-        admin,
-        advised,
-        pf_offset,
+    let mut inputs = PlaceInputs {
+        pasid: pf_pasid.map(|p| (p, request(admin.pasid, advice.pasid_offset, p.offset))),
+        pri: pf_pri.map(|p| (p, request(admin.pri, advice.pri_offset, p.offset))),
+        limits,
+        virt: vconfig_snapshot(dev)?,
     };
-    let placement = place(
-        &raw,
-        &at_bind,
-        &virt,
-        pf_pasid.map(|p| request(admin.pasid, advice.pasid_offset, p.offset)),
-        pf_pri.map(|p| request(admin.pri, advice.pri_offset, p.offset)),
-    );
+    let (placement, emu) = inputs.place(dev, None, None);
     let presented = Presented::Placed {
         pasid: pasid_withheld,
         pri: pri_withheld,
         placement,
     };
-    let emu = Emulation::new(placement, pf_pasid, pf_pri, limits);
     if emu.offset(EmulatedCap::Pasid).is_none() {
         reg.release_pasid();
+        // Not a PASID user: a VMM's SET must not present it either.
+        inputs.pasid = None;
     }
     if emu.offset(EmulatedCap::Pasid).is_none() && emu.offset(EmulatedCap::Pri).is_none() {
         return Ok(if pf_has_pasid {
@@ -628,7 +738,7 @@ fn decide(
         .map(|(cap, pf_cap)| (cap, pf_cap, max_pasids));
     Ok(Decision {
         presented,
-        emu: Some(emu),
+        emu: Some((emu, inputs)),
         pasid_cap,
         pasid_withheld: pf_has_pasid && !reg.holds_pasid(),
         reg: Some(reg),

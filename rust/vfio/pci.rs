@@ -128,6 +128,23 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
         Ok(())
     }
 
+    /// The device feature (`VFIO_DEVICE_FEATURE`, the index in `VFIO_DEVICE_FEATURE_MASK`)
+    /// that the driver handles in [`Operations::device_feature`]; every other feature
+    /// reaches vfio-pci.
+    const DEVICE_FEATURE: Option<u32> = None;
+
+    /// Handles [`Operations::DEVICE_FEATURE`] for the open device. `flags` are the user's,
+    /// which the vfio core checked (no unknown bit, not GET with SET unless PROBE);
+    /// `payload` is what follows `struct vfio_device_feature` (see [`check_feature`]).
+    fn device_feature(
+        _dev: &Device<Self>,
+        _open: &Self::OpenData,
+        _flags: u32,
+        _payload: &UserBuf,
+    ) -> Result {
+        Err(ENOTTY)
+    }
+
     /// Whether the driver handles an access of `count` bytes at `pos` of the config region;
     /// if not, vfio-pci handles it directly. Called on every config access: keep it cheap.
     fn config_intercepts(_open: &Self::OpenData, _pos: u64, _count: usize) -> bool {
@@ -153,6 +170,48 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     ) -> Result<usize> {
         dev.core_write_config(buf, pos)
     }
+}
+
+/// What a `VFIO_DEVICE_FEATURE` call asks of a feature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FeatureOp {
+    /// `VFIO_DEVICE_FEATURE_GET`.
+    Get,
+    /// `VFIO_DEVICE_FEATURE_SET`.
+    Set,
+}
+
+/// `vfio_check_feature()` of `include/linux/vfio.h` (a static inline): [`EINVAL`] if `flags`
+/// ask for GET or SET that the feature does not support (`get`, `set`), for neither without
+/// PROBE, or if the payload is shorter than `minsz`. `Ok(None)` for a PROBE that succeeds,
+/// else what to do.
+pub(crate) fn check_feature(
+    flags: u32,
+    payload_len: usize,
+    get: bool,
+    set: bool,
+    minsz: usize,
+) -> Result<Option<FeatureOp>> {
+    let (want_get, want_set) = (
+        flags & bindings::VFIO_DEVICE_FEATURE_GET != 0,
+        flags & bindings::VFIO_DEVICE_FEATURE_SET != 0,
+    );
+    if (want_get && !get) || (want_set && !set) {
+        return Err(EINVAL);
+    }
+    if flags & bindings::VFIO_DEVICE_FEATURE_PROBE != 0 {
+        return Ok(None);
+    }
+    let op = match (want_get, want_set) {
+        (true, false) => FeatureOp::Get,
+        (false, true) => FeatureOp::Set,
+        // Neither; both were refused by the vfio core.
+        _ => return Err(EINVAL),
+    };
+    if payload_len < minsz {
+        return Err(EINVAL);
+    }
+    Ok(Some(op))
 }
 
 /// The open data of a device, published for the hooks.
@@ -486,7 +545,7 @@ impl<T: Operations> Ops<T> {
         match_: Some(bindings::vfio_pci_core_match),
         match_token_uuid: Some(bindings::vfio_pci_core_match_token_uuid),
         dma_unmap: None,
-        device_feature: Some(bindings::vfio_pci_core_ioctl_feature),
+        device_feature: Some(Self::device_feature),
     };
 
     extern "C" fn init(vdev: *mut bindings::vfio_device) -> c_int {
@@ -589,6 +648,31 @@ impl<T: Operations> Ops<T> {
             // SAFETY: The vfio core's arguments, passed on unchanged.
             to_result(unsafe {
                 bindings::vfio_iommufd_physical_pasid_attach_ioas(vdev, pasid, pt_id)
+            })?;
+            Ok(0)
+        })
+    }
+
+    extern "C" fn device_feature(
+        vdev: *mut bindings::vfio_device,
+        flags: u32,
+        arg: *mut c_void,
+        argsz: usize,
+    ) -> c_int {
+        if T::DEVICE_FEATURE != Some(flags & bindings::VFIO_DEVICE_FEATURE_MASK) {
+            // SAFETY: The vfio core's arguments, passed on unchanged.
+            return unsafe { bindings::vfio_pci_core_ioctl_feature(vdev, flags, arg, argsz) };
+        }
+        // SAFETY: The vfio core calls `device_feature` from an ioctl of an open device file,
+        // on a registered device.
+        let dev = unsafe { Device::<T>::from_vdev(vdev) };
+        // `arg` and `argsz` are the user's payload, as for `read` and `write`.
+        let payload = UserBuf::new(UserPtr::from_ptr(arg), argsz);
+        from_result(|| {
+            dev.open.with(|open| {
+                // A file reaches ioctls only after the open that granted it access.
+                let open = open.ok_or(ENODEV)?;
+                T::device_feature(dev, open, flags, &payload)
             })?;
             Ok(0)
         })
