@@ -260,6 +260,11 @@ impl OpenVf {
             return Err(EBUSY);
         }
         vf.emu = place(&vf.emu, &vf.inputs)?;
+        // The new registers know what the old ones knew about the PF's PASID; the user was
+        // told already, if it went off.
+        if let Some(reg) = self.reg.as_ref().filter(|reg| reg.holds_pasid()) {
+            vf.emu.set_pf_pasid_off(!reg.pf().pasid_enabled());
+        }
         self.hidden.store(hide, Ordering::Relaxed);
         // Release: the new emulation is in place before an access sees the new span.
         self.span.store(span_of(Some(&vf.emu)), Ordering::Release);
