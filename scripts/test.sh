@@ -12,7 +12,10 @@ Runs, in order, and stops at the first failure:
   1. scripts/setup.sh: toolchain and both test kernels (a no-op when cached);
   2. static checks: rustfmt, and a CLIPPY=1 build that must print no warning;
      host tests of the emulation core (cargo test: unit and property tests)
-     and cargo clippy;
+     and cargo clippy; tools/vpv-feature, the userspace consumer of
+     VFIO_DEVICE_FEATURE_PASID_VF: its tests (with its Rust layout checked
+     against the C uAPI headers, compiled with cc), clippy, and its release
+     binary, tools/vpv-feature/target/release/vpv-feature;
   3. the module and the kselftests, built against each kernel flavour;
   4. the functional, fixture and emulation suites in a VM on the lean kernel;
   5. the functional, reliability and emulation suites in a VM on the debug
@@ -81,6 +84,7 @@ build_flavour() { # flavour -> build/test/<flavour>/vfio_pasid_vf.ko
 
 log "rustfmt check"
 make -s KDIR="$(kernel_build lean)" rustfmtcheck
+cargo fmt --manifest-path tools/vpv-feature/Cargo.toml --check
 
 log "host: cargo test and clippy of the emulation core"
 if ! cargo test --locked >"$results/host-tests.log" 2>&1; then
@@ -89,6 +93,24 @@ if ! cargo test --locked >"$results/host-tests.log" 2>&1; then
 fi
 grep -E '^test result' "$results/host-tests.log"
 cargo clippy --locked --quiet --all-targets -- -D warnings
+
+# tools/vpv-feature: its own crate (not a member of the root one), its own
+# Cargo.lock and target/.  Offline: its one dependency, libc, is the version
+# the root crate's Cargo.lock pins, which the cargo test above fetched.  Its
+# layout test compiles the C uAPI headers with cc against the lean kernel's
+# installed headers, and fails (never skips) without a C compiler.
+log "host: tools/vpv-feature: cargo test, clippy and the release binary"
+vpv_feature=(--manifest-path tools/vpv-feature/Cargo.toml --locked --offline)
+if ! cargo test "${vpv_feature[@]}" >"$results/vpv-feature-tests.log" 2>&1; then
+	tail -n 40 "$results/vpv-feature-tests.log" >&2
+	die "tools/vpv-feature tests failed (see $results/vpv-feature-tests.log)"
+fi
+grep -E '^test result' "$results/vpv-feature-tests.log"
+cargo clippy "${vpv_feature[@]}" --quiet --all-targets -- -D warnings
+cargo build "${vpv_feature[@]}" --quiet --release
+[[ -x tools/vpv-feature/target/release/vpv-feature ]] ||
+	die "cargo build --release left no tools/vpv-feature/target/release/vpv-feature"
+log "built tools/vpv-feature/target/release/vpv-feature"
 
 build_flavour lean
 log "building the kselftests"
