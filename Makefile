@@ -6,6 +6,8 @@
 #   make KDIR=/path/to/linux  ... against your own tree (built with CONFIG_RUST=y)
 #   make CLIPPY=1             ... with clippy
 #   make rustfmt | rustfmtcheck
+#   make headers_install [INSTALL_HDR_PATH=/usr]
+#                             install the uAPI header (include/linux/vfio_pasid_vf.h)
 #   make setup                install the toolchain and build the test kernels
 #   make test                 run every test (the README's test command)
 #   make clean
@@ -22,7 +24,7 @@ KDIR_STAMP := .vpv-kdir
 
 RUST_SOURCES := $(shell find drivers rust host fuzz/fuzz_targets -name '*.rs' ! -name 'bindings_generated.rs')
 
-.PHONY: all modules clean setup test demo rustfmt rustfmtcheck
+.PHONY: all modules clean setup test demo rustfmt rustfmtcheck headers_install
 
 all: modules
 
@@ -58,6 +60,13 @@ rustfmt:
 
 rustfmtcheck:
 	rustfmt --edition 2021 --check --config-path $(RUSTFMT_CONFIG) $(RUST_SOURCES)
+
+# The uAPI header, as the kernel's headers_install installs its own: to
+# $(INSTALL_HDR_PATH)/include/linux/, for VMMs built against it.
+INSTALL_HDR_PATH ?= /usr
+headers_install:
+	install -D -m 0644 include/uapi/linux/vfio_pasid_vf.h \
+		$(DESTDIR)$(INSTALL_HDR_PATH)/include/linux/vfio_pasid_vf.h
 
 setup:
 	scripts/setup.sh
