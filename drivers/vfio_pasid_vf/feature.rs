@@ -100,7 +100,9 @@ fn get(dev: &Device<PasidVf>, open: &OpenVf, payload: &UserBuf) -> Result {
     if let Some(pri) = pf_pri(pf) {
         info.flags |= bindings::VFIO_PASID_VF_PRI;
         info.pri_version = pri.version;
-        info.pri_status = pri.status;
+        // Response Failure and Unexpected PRG Index are PF-wide events that another VF's
+        // user may have caused: not shown, as in the emulated PRI Status.
+        info.pri_status = pri.status & !(PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI);
         info.pri_status_known = PRI_STATUS_KNOWN;
         info.pri_capacity = pri.capacity;
     }

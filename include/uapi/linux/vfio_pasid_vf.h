@@ -48,7 +48,9 @@
  * says how many that is: a later version only appends fields, and a field
  * beyond @size is not there.  Registers are as the PCIe spec lays them out
  * (PASID: PCI_PASID_CAP, PCI_PASID_CTRL; PRI: PCI_PRI_STATUS,
- * PCI_PRI_MAX_REQ), read from the PF at the GET, in host byte order.
+ * PCI_PRI_MAX_REQ), read from the PF at the GET, in host byte order.  Except
+ * in pri_status: Response Failure and Unexpected PRG Index read 0, since they
+ * are PF-wide events that another VF's user may have caused.
  */
 struct vfio_device_feature_pasid_vf {
 	__u32	size;			/* bytes of this struct the kernel wrote */
@@ -61,7 +63,7 @@ struct vfio_device_feature_pasid_vf {
 	__u16	pasid_ctrl;		/* PF's PASID Control register, raw */
 	__u16	pasid_offset;		/* emulated PASID capability in the VF; 0: not presented */
 	__u16	pasid_cap_presented;	/* its Capability register, as the VF's user reads it */
-	__u16	pri_status;		/* PF's Page Request Status register, raw */
+	__u16	pri_status;		/* PF's Page Request Status register, raw but RF, UPRGI */
 	__u16	pri_status_known;	/* bits of pri_status this driver understands */
 	__u16	pri_offset;		/* emulated PRI capability in the VF; 0: not presented */
 	__u32	pri_capacity;		/* PF's Outstanding Page Request Capacity */

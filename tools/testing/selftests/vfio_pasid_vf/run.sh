@@ -27,12 +27,15 @@ The emulation suite (needs --module and --fixture) loads the vpv_pf fixture
 per PF type, with PRI enabled on the PF, VF capabilities that vfio-pci hides
 and hidden registers; creates the VFs (igb: 3, nvme: 2; VF 1 with a full
 extended config space), binds VF 0 (on igb also VF 2) to vfio-pasid-vf and
-runs vpv_emul_test and vpv_race_test on VF 0, on igb vpv_tenant_test on
-VF 0 and VF 2, vpv_attach_test on VF 0 (PASID attach, which exists only on
-the iommufd cdev: run in mode iommufd alone, and left out, not counted, if
---iommu-modes leaves iommufd out), and last vpv_pf_test on VF 0 (it unbinds
-the PF's driver while VF 0 is open, and restores the PF, its VFs and VF 0's
-binding); then reloads the module with emulate=0 and checks that VF 0
+runs vpv_emul_test, vpv_race_test and vpv_feature_test on VF 0
+(vpv_feature_test: VFIO_DEVICE_FEATURE_PASID_VF, which does not depend on
+the IOMMU mode: its tests run in mode iommufd, one also in
+vfio_type1v2_iommu, each only if --iommu-modes keeps it), on igb
+vpv_tenant_test on VF 0 and VF 2, vpv_attach_test on VF 0 (PASID attach,
+which exists only on the iommufd cdev: run in mode iommufd alone, and left
+out, not counted, if --iommu-modes leaves iommufd out), and last
+vpv_pf_test on VF 0 (it unbinds the PF's driver while VF 0 is open, and
+restores the PF, its VFs and VF 0's binding); then reloads the module with emulate=0 and checks that VF 0
 is byte for byte what vfio-pci shows (vpv_config_test).  Last, it loads the
 fixture on the igb PF with a VF Device ID on vfio-pci's denylist
 (vf_device=0x37c9), creates 1 VF and runs vpv_denylist_test on it (which
@@ -111,7 +114,7 @@ case $suite in
 functional) progs=(vpv_bind_test vpv_config_test vpv_params_test) ;;
 reliability) progs=(vpv_rebind_test) ;;
 fixture) progs=(vpv_fixture_test) ;;
-emulation) progs=(vpv_emul_test vpv_race_test) ;;	# + vpv_tenant_test on igb, vpv_attach_test, vpv_pf_test
+emulation) progs=(vpv_emul_test vpv_race_test vpv_feature_test) ;;	# + vpv_tenant_test on igb, vpv_attach_test, vpv_pf_test
 *) usage >&2; exit 2 ;;
 esac
 
