@@ -253,8 +253,12 @@ impl OpenVf {
     ) -> Result {
         let mut guard = self.shared.emu.lock();
         let Some(vf) = Option::as_mut(&mut guard) else {
-            self.hidden.store(hide, Ordering::Relaxed);
-            return if hide { Ok(()) } else { Err(EINVAL) };
+            // Nothing to place; a refused SET changes nothing.
+            if !hide {
+                return Err(EINVAL);
+            }
+            self.hidden.store(true, Ordering::Relaxed);
+            return Ok(());
         };
         if vf.written {
             return Err(EBUSY);

@@ -35,11 +35,12 @@ vpv_tenant_test on VF 0 and VF 2, vpv_attach_test on VF 0 (PASID attach,
 which exists only on the iommufd cdev: run in mode iommufd alone, and left
 out, not counted, if --iommu-modes leaves iommufd out), and last
 vpv_pf_test on VF 0 (it unbinds the PF's driver while VF 0 is open, and
-restores the PF, its VFs and VF 0's binding); then reloads the module with emulate=0 and checks that VF 0
-is byte for byte what vfio-pci shows (vpv_config_test).  Last, it loads the
-fixture on the igb PF with a VF Device ID on vfio-pci's denylist
-(vf_device=0x37c9), creates 1 VF and runs vpv_denylist_test on it (which
-reloads the module with disable_denylist=1 and back).
+restores the PF, its VFs and VF 0's binding); then reloads the module with
+emulate=0 and checks that VF 0 is byte for byte what vfio-pci shows
+(vpv_config_test).  Last, it loads the fixture on the igb PF with a VF
+Device ID on vfio-pci's denylist (vf_device=0x37c9), creates 1 VF and runs
+vpv_denylist_test on it (which reloads the module with disable_denylist=1
+and back).
 
 The fixture suite runs vpv_fixture_test once per PF type (the first igb PF,
 then the nvme SR-IOV PF): it loads the vpv_pf fixture KO on the PF (which
