@@ -15,6 +15,7 @@ usage() {
 Usage: $(basename "$0") --module KO --tests DIR [--suite functional|reliability] [--iommu-modes MODES]
        $(basename "$0") --suite fixture --fixture KO --tests DIR [--module KO]
        $(basename "$0") --suite emulation --fixture KO --module KO --tests DIR [--iommu-modes MODES]
+                  [--feature-cli PATH]
 
 Inside the test VM: finds the igb PFs and the pci-testdev, creates 2 VFs on
 the first PF (without autoprobing a VF driver), loads KO, binds VF 0 to
@@ -37,7 +38,10 @@ out, not counted, if --iommu-modes leaves iommufd out), and last
 vpv_pf_test on VF 0 (it unbinds the PF's driver while VF 0 is open, and
 restores the PF, its VFs and VF 0's binding); then reloads the module with
 emulate=0 and checks that VF 0 is byte for byte what vfio-pci shows
-(vpv_config_test).  Last, it loads the fixture on the igb PF with a VF
+(vpv_config_test).  With --feature-cli PATH (tools/vpv-feature's release
+binary, the Rust consumer of VFIO_DEVICE_FEATURE_PASID_VF), a step per PF
+type runs it on VF 0 (probe, get) and checks what it prints against sysfs
+(placement, pf_pasid); without it, that step is left out.  Last, it loads the fixture on the igb PF with a VF
 Device ID on vfio-pci's denylist (vf_device=0x37c9), creates 1 VF and runs
 vpv_denylist_test on it (which reloads the module with disable_denylist=1
 and back).
@@ -63,10 +67,12 @@ vpv_emul_test, vpv_race_test, vpv_tenant_test) run once per IOMMU mode of
 libvfio: $all_modes
 (legacy container, iommufd's compat container, iommufd cdev).  --iommu-modes
 "MODE..." runs only those: the others are left out with the harness's -V
-(not run, so not counted, not skips).  scripts/test.sh runs every mode on the
-lean kernel; on the debug kernel, where each mode costs the emulation suite
-about 1 min 50 s, that suite runs two, vfio_type1v2_iommu and iommufd (the
-driver opened without and with bind_iommufd), to keep the run under 25 min.
+(not run, so not counted, not skips).  To keep its run under 25 min,
+scripts/test.sh runs every mode in the lean functional suite, all but the two
+type1 (v1) ones in the lean emulation suite, and two, vfio_type1v2_iommu and
+iommufd (the driver opened without and with bind_iommufd), in the debug
+functional and emulation suites, where each mode costs the emulation suite
+about 1 min 50 s.
 vpv_rebind_test takes the modes in turn, whatever --iommu-modes says.
 
 Prints TAP: a line per program and per step of its own, each program's TAP
@@ -80,12 +86,13 @@ Exits non-zero if a test failed or a skip was unexpected.
 EOF
 }
 
-module= tests= suite=functional fixture= iommu_modes=$all_modes
+module= tests= suite=functional fixture= iommu_modes=$all_modes feature_cli=
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--module) module=$2; shift 2 ;;
 	--iommu-modes) iommu_modes=$2; shift 2 ;;
 	--fixture) fixture=$2; shift 2 ;;
+	--feature-cli) feature_cli=$(readlink -f "$2"); shift 2 ;;
 	--tests) tests=$2; shift 2 ;;
 	--suite) suite=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
@@ -350,6 +357,30 @@ run_denylist() { # n pf -> sets failed
 	fi
 }
 
+# check_feature_cli VF: runs $feature_cli on VF (bound to vfio-pasid-vf, not
+# open): "probe" prints "probe get,set"; "get" prints the PASID and PRI offsets
+# that the VF's placement names and "pf_pasid held" when it presents PASID.
+# What it prints goes to the TAP stream as comments; 0 if everything matches.
+check_feature_cli() { # vf
+	local vf=$1 out placement key want got
+	out=$("$feature_cli" "$vf" probe 2>&1) || { echo "# vpv-feature probe: $out"; return 1; }
+	[[ $out == "probe get,set" ]] || { echo "# vpv-feature probe printed '$out'"; return 1; }
+	out=$("$feature_cli" "$vf" get 2>&1) || { echo "# vpv-feature get: $out"; return 1; }
+	sed 's/^/# vpv-feature get: /' <<<"$out"
+	placement=$(<"$sysfs/$vf/vfio_pasid_vf/placement")
+	echo "# placement: $placement"
+	for key in PASID PRI; do
+		want=0
+		[[ ! $placement =~ $key\ at\ (0x[0-9a-f]+) ]] || want=${BASH_REMATCH[1]}
+		got=$(awk -v k="${key,,}_offset" '$1 == k { print $2 }' <<<"$out")
+		[[ -n $got ]] && (( got == want )) ||
+			{ echo "# ${key,,}_offset '$got', placement says '$want'"; return 1; }
+	done
+	if [[ $placement == *"PASID at "* ]]; then
+		grep -qx 'pf_pasid held' <<<"$out" || { echo "# pf_pasid is not 'held'"; return 1; }
+	fi
+}
+
 run_fixture_suite() {
 	local types type pf params prog rc n=0 failed=0 skip total=0 tprogs numvfs
 	local -A pf_of=()
@@ -366,6 +397,7 @@ run_fixture_suite() {
 		read -r -a tprogs <<<"$(type_progs "$type")"
 		total=$((total + ${#tprogs[@]} + 2))
 		[[ $suite != emulation ]] || total=$((total + 1))
+		[[ $suite != emulation || -z $feature_cli ]] || total=$((total + 1))
 	done
 	# Emulation: the denylisted VF (load, program, unload).
 	[[ $suite != emulation ]] || total=$((total + 3))
@@ -444,6 +476,18 @@ run_fixture_suite() {
 				;;
 			esac
 		done
+		# The Rust consumer of the feature, on VF 0: what it prints is what sysfs says.
+		if [[ $suite == emulation && -n $feature_cli ]]; then
+			n=$((n + 1))
+			if [[ -n $skip ]]; then
+				step "$n" "vpv_feature_cli ($type)" skip "$skip"
+			elif bind_vpv "$vf0" && check_feature_cli "$vf0"; then
+				step "$n" "vpv_feature_cli ($type)" ok
+			else
+				step "$n" "vpv_feature_cli ($type)" fail
+				failed=1
+			fi
+		fi
 		# emulate=N: the same VF is byte for byte what vfio-pci shows, PASID PF or not.
 		if [[ $suite == emulation ]]; then
 			n=$((n + 1))
