@@ -69,10 +69,10 @@ libvfio: $all_modes
 "MODE..." runs only those: the others are left out with the harness's -V
 (not run, so not counted, not skips).  To keep its run under 25 min,
 scripts/test.sh runs every mode in the lean functional suite, all but the two
-type1 (v1) ones in the lean emulation suite, and two, vfio_type1v2_iommu and
+type1 (v1) ones in the lean emulation suite, two, vfio_type1v2_iommu and
 iommufd (the driver opened without and with bind_iommufd), in the debug
-functional and emulation suites, where each mode costs the emulation suite
-about 1 min 50 s.
+functional suite, and iommufd alone in the debug emulation suite, where each
+mode costs about 1 min 50 s.
 vpv_rebind_test takes the modes in turn, whatever --iommu-modes says.
 
 Prints TAP: a line per program and per step of its own, each program's TAP
