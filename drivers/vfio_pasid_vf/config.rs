@@ -200,6 +200,11 @@ impl OpenVf {
         }
     }
 
+    /// The registration, if the open is a PASID user of its PF.
+    fn pasid_user(&self) -> Option<&Registration> {
+        self.reg.as_ref().filter(|reg| reg.holds_pasid())
+    }
+
     /// Whether the PF has a PASID capability that the open does not present.
     pub(crate) fn pasid_withheld(&self) -> bool {
         self.pasid_withheld
@@ -208,7 +213,7 @@ impl OpenVf {
     /// Whether the open holds its PF's PASID: `None` if it is no PASID user, else whether
     /// the PF's PASID is enabled now.
     pub(crate) fn pf_pasid_held(&self) -> Option<bool> {
-        let reg = self.reg.as_ref().filter(|reg| reg.holds_pasid())?;
+        let reg = self.pasid_user()?;
         Some(reg.pf().pasid_enabled())
     }
 
@@ -266,7 +271,7 @@ impl OpenVf {
         vf.emu = place(&vf.emu, &vf.inputs)?;
         // The new registers know what the old ones knew about the PF's PASID; the user was
         // told already, if it went off.
-        if let Some(reg) = self.reg.as_ref().filter(|reg| reg.holds_pasid()) {
+        if let Some(reg) = self.pasid_user() {
             vf.emu.set_pf_pasid_off(!reg.pf().pasid_enabled());
         }
         self.hidden.store(hide, Ordering::Relaxed);
@@ -287,7 +292,7 @@ impl OpenVf {
     /// it goes off unless the PF's driver is a provider ([`crate::pf::pasid_changed`]).
     /// Returns whether it is off.
     pub(crate) fn check_pf_pasid(&self) -> bool {
-        let Some(reg) = self.reg.as_ref().filter(|reg| reg.holds_pasid()) else {
+        let Some(reg) = self.pasid_user() else {
             return false;
         };
         let off = !reg.pf().pasid_enabled();

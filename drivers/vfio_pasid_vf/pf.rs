@@ -95,10 +95,9 @@ struct User {
     announced: bool,
 }
 
-/// Tells `provider` that `user`, an open VF of `pf`, stopped being a PASID user, if it was
+/// Tells `provider` that `user`, an open VF of `pf`, is no longer its PASID user, if it was
 /// announced; called with the registry locked.
 fn pasid_put(provider: Option<Provider>, pf: &pci::Device, user: &mut User) {
-    user.pasid = false;
     if !core::mem::replace(&mut user.announced, false) {
         return;
     }
@@ -289,25 +288,20 @@ impl Registration {
             refused: None,
             features: entry.features(vf),
         };
-        let got = if pasid {
-            Some(entry.pasid_get(vf))
-        } else {
-            None
-        };
-        let held = match got {
-            Some(Ok(announced)) => {
-                if let Some(user) = find_user(&mut entry.users, vf) {
-                    user.pasid = true;
-                    user.announced = announced;
+        let mut held = false;
+        if pasid {
+            match entry.pasid_get(vf) {
+                Ok(announced) => {
+                    // The user pushed above.
+                    if let Some(user) = entry.users.last_mut() {
+                        user.pasid = true;
+                        user.announced = announced;
+                    }
+                    held = true;
                 }
-                true
+                Err(e) => advice.refused = Some(e.to_errno()),
             }
-            Some(Err(e)) => {
-                advice.refused = Some(e.to_errno());
-                false
-            }
-            None => false,
-        };
+        }
         Ok((
             Self {
                 pf: pf.into(),
@@ -343,6 +337,7 @@ impl Registration {
             return;
         };
         if let Some(user) = find_user(&mut entry.users, &self.vf) {
+            user.pasid = false;
             pasid_put(entry.provider, &entry.pf, user);
         }
     }
@@ -393,11 +388,9 @@ pub(crate) fn unregister_provider(pf: &pci::Device) {
     let Some(entry) = registry.pfs.get_mut(index) else {
         return;
     };
+    // They stay PASID users, no longer announced.
     for user in entry.users.iter_mut() {
-        let pasid = user.pasid;
         pasid_put(entry.provider, &entry.pf, user);
-        // Still a PASID user, no longer announced.
-        user.pasid = pasid;
     }
     entry.provider = None;
     registry.remove_if_unused(index);

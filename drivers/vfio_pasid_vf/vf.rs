@@ -568,22 +568,15 @@ struct Decision {
 }
 
 impl Decision {
-    /// Nothing presented, for `why`.
-    fn nothing(why: Presented) -> Self {
+    /// Nothing presented, for `why`; `pf_has_pasid`: although the PF has a PASID
+    /// capability.
+    fn nothing(why: Presented, pf_has_pasid: bool) -> Self {
         Self {
             presented: why,
             emu: None,
             pasid_cap: None,
             reg: None,
-            pasid_withheld: false,
-        }
-    }
-
-    /// Nothing presented, for `why`, although the PF has a PASID capability.
-    fn pasid_withheld(why: Presented) -> Self {
-        Self {
-            pasid_withheld: true,
-            ..Self::nothing(why)
+            pasid_withheld: pf_has_pasid,
         }
     }
 }
@@ -637,22 +630,19 @@ fn decide(
 ) -> Result<Decision> {
     let pdev = dev.pdev();
     if !params::emulate() {
-        return Ok(Decision::nothing(Presented::EmulationOff));
+        return Ok(Decision::nothing(Presented::EmulationOff, false));
     }
     // `probe` took only VFs.
     let Ok(pf) = pdev.physfn() else {
-        return Ok(Decision::nothing(Presented::PfHasNeither));
+        return Ok(Decision::nothing(Presented::PfHasNeither, false));
     };
     let (mut pf_pasid, mut pf_pri) = (pf_pasid(pf), pf_pri(pf));
-    if pf_pasid.is_none() && pf_pri.is_none() {
-        return Ok(Decision::nothing(Presented::PfHasNeither));
+    let pf_has_pasid = pf_pasid.is_some();
+    if !pf_has_pasid && pf_pri.is_none() {
+        return Ok(Decision::nothing(Presented::PfHasNeither, false));
     }
     if pdev.cfg_size() != ConfigSpaceSize::Extended {
-        return Ok(if pf_pasid.is_some() {
-            Decision::pasid_withheld(Presented::NoExtendedConfig)
-        } else {
-            Decision::nothing(Presented::NoExtendedConfig)
-        });
+        return Ok(Decision::nothing(Presented::NoExtendedConfig, pf_has_pasid));
     }
 
     // A VF can use PASIDs only while its PF has PASID enabled (pci_enable_pasid()), and
@@ -679,13 +669,8 @@ fn decide(
             pri: pri_withheld,
             placement: Placement::default(),
         };
-        return Ok(if pasid_withheld.is_some() {
-            Decision::pasid_withheld(presented)
-        } else {
-            Decision::nothing(presented)
-        });
+        return Ok(Decision::nothing(presented, pf_has_pasid));
     }
-    let pf_has_pasid = pasid_withheld.is_some() || pf_pasid.is_some();
 
     // The PF's provider, if it has one, has its say before anything is placed.
     let (mut reg, advice) = Registration::new(pf, pdev, shared.clone(), pf_pasid.is_some())?;
@@ -726,11 +711,7 @@ fn decide(
         inputs.pasid = None;
     }
     if emu.offset(EmulatedCap::Pasid).is_none() && emu.offset(EmulatedCap::Pri).is_none() {
-        return Ok(if pf_has_pasid {
-            Decision::pasid_withheld(presented)
-        } else {
-            Decision::nothing(presented)
-        });
+        return Ok(Decision::nothing(presented, pf_has_pasid));
     }
     let pasid_cap = emu
         .pasid_cap_presented()

@@ -123,7 +123,8 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
 
     /// Called before vfio-pci attaches PASID `pasid` of the open device to an IOAS or a
     /// HWPT, or replaces its attachment (`VFIO_DEVICE_ATTACH_IOMMUFD_PT` with
-    /// `VFIO_DEVICE_ATTACH_PASID`); an error refuses it with that errno. Detaching is not hooked: it always reaches vfio-pci.
+    /// `VFIO_DEVICE_ATTACH_PASID`); an error refuses it with that errno. Detaching is not
+    /// hooked: it always reaches vfio-pci.
     fn pasid_attach(_dev: &Device<Self>, _open: &Self::OpenData, _pasid: u32) -> Result {
         Ok(())
     }
