@@ -12,7 +12,8 @@ all_modes="vfio_type1_iommu vfio_type1v2_iommu iommufd_compat_type1 iommufd_comp
 
 usage() {
 	cat <<EOF
-Usage: $(basename "$0") --module KO --tests DIR [--suite functional|reliability] [--iommu-modes MODES]
+Usage: $(basename "$0") --module KO --tests DIR [--suite functional|reliability|functional+reliability]
+                  [--iommu-modes MODES]
        $(basename "$0") --suite fixture --fixture KO --tests DIR [--module KO]
        $(basename "$0") --suite emulation --fixture KO --module KO --tests DIR [--iommu-modes MODES]
                   [--feature-cli PATH]
@@ -22,6 +23,8 @@ the first PF (without autoprobing a VF driver), loads KO, binds VF 0 to
 vfio-pasid-vf through driver_override and runs the suite's kselftests from DIR:
   functional   vpv_bind_test vpv_config_test vpv_params_test  (default)
   reliability  vpv_rebind_test
+  functional+reliability  both, in one boot (the debug kernel's boot costs
+               about 100 s under TCG: scripts/test.sh runs them so there)
 then unbinds and unloads the module, which must leave nothing behind.
 
 The emulation suite (needs --module and --fixture) loads the vpv_pf fixture
@@ -121,6 +124,7 @@ done
 case $suite in
 functional) progs=(vpv_bind_test vpv_config_test vpv_params_test) ;;
 reliability) progs=(vpv_rebind_test) ;;
+functional+reliability) progs=(vpv_bind_test vpv_config_test vpv_params_test vpv_rebind_test) ;;
 fixture) progs=(vpv_fixture_test) ;;
 emulation) progs=(vpv_emul_test vpv_race_test vpv_feature_test) ;;	# + vpv_tenant_test on igb, vpv_attach_test, vpv_pf_test
 *) usage >&2; exit 2 ;;
