@@ -10,7 +10,10 @@
 //!   the VF presented, and where;
 //! - `/sys/bus/pci/devices/<VF>/vfio_pasid_vf/pf_pasid` (read-only): `held` while an open of
 //!   the VF holds its PF's PASID, `lost` while it holds it but the PF's PASID is off, `not
-//!   held` otherwise.
+//!   held` otherwise;
+//! - `/sys/bus/pci/devices/<VF>/vfio_pasid_vf/emulated` (read-only, root only): the emulated
+//!   registers of the open, as its user reads them now (`none` if not open), the driver's
+//!   own view for tests and debugging.
 
 use kernel::prelude::*;
 
@@ -37,6 +40,14 @@ extern "C" fn vpv_pf_pasid_show(dev: *mut bindings::device, buf: *mut c_char) ->
     // SAFETY: Called by the `show` callback of `pf_pasid` in `vpv_dev_groups`, which are
     // `PasidVf`'s `dev_groups`, with its arguments.
     unsafe { device_show::<PasidVf>(dev, buf, |dev, out| pf::show_held(dev.pdev(), out)) }
+}
+
+/// `show` of a bound VF's `emulated`.
+#[no_mangle]
+extern "C" fn vpv_emulated_show(dev: *mut bindings::device, buf: *mut c_char) -> isize {
+    // SAFETY: Called by the `show` callback of `emulated` in `vpv_dev_groups`, which are
+    // `PasidVf`'s `dev_groups`, with its arguments.
+    unsafe { device_show::<PasidVf>(dev, buf, |dev, out| pf::show_emulated(dev.pdev(), out)) }
 }
 
 /// `show` of the driver's `pasid_users`.

@@ -7,6 +7,7 @@
 //! Nothing written to an emulated byte reaches the VF. Every other access goes straight to
 //! vfio-pci ([`OpenVf::in_span`] is the fast path).
 
+use core::fmt::Write as _;
 use core::sync::atomic::{
     AtomicBool,
     AtomicU32,
@@ -28,10 +29,17 @@ use crate::emu::{
     Access,
     EmulatedCap,
     Emulation,
-    WriteEffects, //
+    WriteEffects,
+    PCI_PASID_CAP,
+    PCI_PASID_CTRL,
+    PCI_PRI_ALLOC_REQ,
+    PCI_PRI_CTRL,
+    PCI_PRI_MAX_REQ,
+    PCI_PRI_STATUS, //
 };
 use crate::pci_ext::FunctionExt;
 use crate::pf::Registration;
+use crate::sysfs::SysfsBuf;
 use crate::vf::{
     PasidVf,
     PlaceInputs, //
@@ -177,6 +185,55 @@ impl OpenShared {
             return Err(ENODEV);
         }
         emu.emu.set_pri_status_events(status);
+        Ok(())
+    }
+
+    /// Writes the emulated registers as the open's user reads them now (the VF's sysfs
+    /// `emulated`): a line per emulated capability, named after the kernel's register
+    /// macros, e.g.
+    ///
+    /// ```text
+    /// PASID 0x1a0 PCI_PASID_CAP 0x0106 PCI_PASID_CTRL 0x0001
+    /// PRI 0x1a8 PCI_PRI_CTRL 0x0001 PCI_PRI_STATUS 0x8000 PCI_PRI_MAX_REQ 0x00000100 PCI_PRI_ALLOC_REQ 0x00000010
+    /// ```
+    ///
+    /// `none` if nothing is emulated. A VMM's `VFIO_PASID_VF_SET_HIDE` does not change it:
+    /// the registers stay, unseen.
+    pub(crate) fn show_emulated(&self, out: &mut SysfsBuf<'_>) -> Result {
+        let guard = self.emu.lock();
+        let emu = guard.as_ref().map(|vf| &vf.emu);
+        let reg = |cap, offset| {
+            emu.and_then(|e| e.regs(cap))
+                .and_then(|r| r.reg(offset))
+                .unwrap_or(0)
+        };
+        let mut none = true;
+        if let Some(at) = emu.and_then(|e| e.offset(EmulatedCap::Pasid)) {
+            none = false;
+            writeln!(
+                out,
+                "PASID {at:#05x} PCI_PASID_CAP {:#06x} PCI_PASID_CTRL {:#06x}",
+                reg(EmulatedCap::Pasid, PCI_PASID_CAP),
+                reg(EmulatedCap::Pasid, PCI_PASID_CTRL),
+            )
+            .map_err(|_| EOVERFLOW)?;
+        }
+        if let Some(at) = emu.and_then(|e| e.offset(EmulatedCap::Pri)) {
+            none = false;
+            writeln!(
+                out,
+                "PRI {at:#05x} PCI_PRI_CTRL {:#06x} PCI_PRI_STATUS {:#06x} \
+                 PCI_PRI_MAX_REQ {:#010x} PCI_PRI_ALLOC_REQ {:#010x}",
+                reg(EmulatedCap::Pri, PCI_PRI_CTRL),
+                reg(EmulatedCap::Pri, PCI_PRI_STATUS),
+                reg(EmulatedCap::Pri, PCI_PRI_MAX_REQ),
+                reg(EmulatedCap::Pri, PCI_PRI_ALLOC_REQ),
+            )
+            .map_err(|_| EOVERFLOW)?;
+        }
+        if none {
+            writeln!(out, "none").map_err(|_| EOVERFLOW)?;
+        }
         Ok(())
     }
 }

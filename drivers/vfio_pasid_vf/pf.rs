@@ -444,6 +444,20 @@ pub(crate) fn show_held(vf: &pci::Device, out: &mut SysfsBuf<'_>) -> Result {
     writeln!(out, "{state}").map_err(|_| EOVERFLOW)
 }
 
+/// Writes the emulated registers of the open of `vf` (the VF's `emulated`), or `none` if
+/// it is not open or its open presents nothing.
+pub(crate) fn show_emulated(vf: &pci::Device, out: &mut SysfsBuf<'_>) -> Result {
+    let registry = REGISTRY.lock();
+    let open = registry
+        .pfs
+        .iter()
+        .find_map(|e| e.users.iter().find(|u| core::ptr::eq(&*u.vf, vf)));
+    match open {
+        Some(user) => user.open.show_emulated(out),
+        None => writeln!(out, "none").map_err(|_| EOVERFLOW),
+    }
+}
+
 /// Writes the PASID users, a line per PF that has any: `PF: VF...` (the driver's
 /// `pasid_users`).
 pub(crate) fn show(out: &mut SysfsBuf<'_>) -> Result {

@@ -56,9 +56,17 @@ static ssize_t pf_pasid_show(struct device *dev, struct device_attribute *attr, 
 }
 static DEVICE_ATTR_RO(pf_pasid);
 
+/* Root only: what a VF's user wrote, which its other users have no business seeing. */
+static ssize_t emulated_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return vpv_emulated_show(dev, buf);
+}
+static DEVICE_ATTR_ADMIN_RO(emulated);
+
 static struct attribute *vpv_attrs[] = {
 	&dev_attr_placement.attr,
 	&dev_attr_pf_pasid.attr,
+	&dev_attr_emulated.attr,
 	NULL,
 };
 

@@ -19,6 +19,7 @@ extern const struct attribute_group *vpv_drv_groups[];
 /* Implemented in Rust (attrs.rs), one function per callback. */
 ssize_t vpv_placement_show(struct device *dev, char *buf);
 ssize_t vpv_pf_pasid_show(struct device *dev, char *buf);
+ssize_t vpv_emulated_show(struct device *dev, char *buf);
 ssize_t vpv_pasid_users_show(char *buf);
 ssize_t vpv_offsets_show(char *buf);
 ssize_t vpv_offsets_store(const char *buf, size_t count);

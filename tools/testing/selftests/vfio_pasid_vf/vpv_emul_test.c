@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
@@ -950,6 +952,52 @@ TEST_F(emul, placement_attribute_names_where_each_capability_is)
 	EXPECT_NE(NULL, strstr(placement, want)) TH_LOG("placement: %s", placement);
 	snprintf(want, sizeof(want), "PRI at %#05x (", self->pri);
 	EXPECT_NE(NULL, strstr(placement, want)) TH_LOG("placement: %s", placement);
+}
+
+/* The driver's own view: what the VF's user wrote, as it reads it. */
+TEST_F(emul, emulated_attribute_shows_the_registers_as_the_user_reads_them)
+{
+	struct vpv_emulated e;
+
+	CFG_WRITE(self->dev, PASID(self, PCI_PASID_CTRL), 2, PCI_PASID_CTRL_ENABLE);
+	CFG_WRITE(self->dev, PRI(self, PCI_PRI_CTRL), 2, PCI_PRI_CTRL_ENABLE);
+	CFG_WRITE(self->dev, PRI(self, PCI_PRI_ALLOC_REQ), 4, 0x10);
+	ASSERT_EQ(0, vpv_emulated(vf_bdf, &e));
+	EXPECT_EQ(self->pasid, e.pasid_off);
+	EXPECT_EQ(cfg_read(self->dev, PASID(self, PCI_PASID_CAP), 2), e.pasid_cap) TH_LOG("PCI_PASID_CAP");
+	EXPECT_EQ(PCI_PASID_CTRL_ENABLE, e.pasid_ctrl) TH_LOG("PCI_PASID_CTRL");
+	EXPECT_EQ(self->pri, e.pri_off);
+	EXPECT_EQ(PCI_PRI_CTRL_ENABLE, e.pri_ctrl) TH_LOG("PCI_PRI_CTRL");
+	EXPECT_EQ(cfg_read(self->dev, PRI(self, PCI_PRI_STATUS), 2), e.pri_status)
+		TH_LOG("PCI_PRI_STATUS");
+	EXPECT_EQ(cfg_read(self->dev, PRI(self, PCI_PRI_MAX_REQ), 4), e.pri_max_req)
+		TH_LOG("PCI_PRI_MAX_REQ");
+	EXPECT_EQ(0x10, e.pri_alloc_req) TH_LOG("PCI_PRI_ALLOC_REQ");
+}
+
+TEST_F(emul, emulated_attribute_reads_none_while_the_vf_is_closed)
+{
+	struct vpv_emulated e;
+	char path[PATH_MAX], buf[64];
+
+	close_vf(self);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio_pasid_vf/emulated", vf_bdf);
+	ASSERT_LT(0, vpv_file_read(path, buf, sizeof(buf)));
+	EXPECT_STREQ("none\n", buf);
+	open_vf(self);
+	ASSERT_EQ(0, vpv_emulated(vf_bdf, &e));
+	EXPECT_EQ(self->pasid, e.pasid_off);
+}
+
+/* What one tenant wrote is the host's business only. */
+TEST_F(emul, emulated_attribute_is_readable_by_root_only)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio_pasid_vf/emulated", vf_bdf);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_EQ(0400, st.st_mode & 0777);
 }
 
 /*

@@ -122,68 +122,18 @@ static int set_offsets(int fd, uint16_t pasid, uint16_t pri)
 
 /* --- config space --- */
 
-static uint32_t le32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t le16(const uint8_t *p)
-{
-	return p[0] | p[1] << 8;
-}
-
 /* The VF's 4K config space through VFIO: 0 or -errno. */
 static int vfio_cfg(struct vfio_pci_device *dev, uint8_t *cfg)
 {
 	return vpv_vfio_cfg_rw(dev, false, 0, cfg, CFG_SIZE);
 }
 
-struct cap {
-	unsigned int off, id;
-};
-
-/*
- * The extended capability chain of the 4K image @cfg from 0x100, at most
- * @max entries in @caps (ID 0 placeholders included): how many, or -1 if the
- * chain loops or leaves extended config space.
- */
-static int chain(const uint8_t *cfg, struct cap *caps, int max)
+/* Offset of capability @id in @caps[@n] (vpv_ecap_chain()), 0 if it is not there. */
+static unsigned int find(const struct vpv_ecap *caps, int n, unsigned int id)
 {
-	unsigned int off = EXT_START;
-	uint32_t hdr;
-	int n = 0;
+	const struct vpv_ecap *cap = vpv_ecap_entry(caps, n, id);
 
-	while (off) {
-		if (off < EXT_START || off > CFG_SIZE - 4 || off % 4 || n == max)
-			return -1;
-		hdr = le32(cfg + off);
-		if (!hdr && off == EXT_START)
-			return 0;
-		caps[n++] = (struct cap){ off, PCI_EXT_CAP_ID(hdr) };
-		off = PCI_EXT_CAP_NEXT(hdr);
-	}
-	return n;
-}
-
-/* Offset of capability @id in @caps[@n], 0 if it is not there. */
-static unsigned int find(const struct cap *caps, int n, unsigned int id)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (caps[i].id == id)
-			return caps[i].off;
-	return 0;
-}
-
-/* A range of config space, [start, end). */
-struct range {
-	unsigned int start, end;
-};
-
-static bool overlaps(unsigned int start, unsigned int end, const struct range *r)
-{
-	return start < r->end && end > r->start;
+	return cap ? cap->off : 0;
 }
 
 /* --- the PF and the fixture, outside VFIO --- */
@@ -207,14 +157,14 @@ static int pf_read(struct pf_regs *r)
 	r->pasid = vpv_ecap_find(cfg, PCI_EXT_CAP_ID_PASID);
 	r->pri = vpv_ecap_find(cfg, PCI_EXT_CAP_ID_PRI);
 	if (r->pasid) {
-		r->pasid_ver = PCI_EXT_CAP_VER(le32(cfg + r->pasid));
-		r->pasid_cap = le16(cfg + r->pasid + PCI_PASID_CAP);
-		r->pasid_ctrl = le16(cfg + r->pasid + PCI_PASID_CTRL);
+		r->pasid_ver = PCI_EXT_CAP_VER(vpv_le32(cfg + r->pasid));
+		r->pasid_cap = vpv_le16(cfg + r->pasid + PCI_PASID_CAP);
+		r->pasid_ctrl = vpv_le16(cfg + r->pasid + PCI_PASID_CTRL);
 	}
 	if (r->pri) {
-		r->pri_ver = PCI_EXT_CAP_VER(le32(cfg + r->pri));
-		r->pri_status = le16(cfg + r->pri + PCI_PRI_STATUS);
-		r->pri_capacity = le32(cfg + r->pri + PCI_PRI_MAX_REQ);
+		r->pri_ver = PCI_EXT_CAP_VER(vpv_le32(cfg + r->pri));
+		r->pri_status = vpv_le16(cfg + r->pri + PCI_PRI_STATUS);
+		r->pri_capacity = vpv_le32(cfg + r->pri + PCI_PRI_MAX_REQ);
 	}
 	return 0;
 }
@@ -250,125 +200,6 @@ static int fixture_layout(char *buf, size_t len)
 	return vpv_file_read(VPV_FIXTURE_DEBUGFS "/layout", buf, len);
 }
 
-/* --- free room in the VF, as the header defines it --- */
-
-/*
- * The length of the VF capability at @off of the raw image @raw, from the
- * PCIe spec; for a capability whose length it does not fix, up to @next,
- * the next capability by address (or the end of config space).
- */
-static unsigned int cap_len(const uint8_t *raw, unsigned int off, unsigned int next)
-{
-	uint32_t hdr = le32(raw + off);
-	unsigned int vsec;
-
-	switch (PCI_EXT_CAP_ID(hdr)) {
-	case PCI_EXT_CAP_ID_ERR:
-		return 0x48;		/* through the TLP Prefix Log */
-	case PCI_EXT_CAP_ID_DSN:
-		return PCI_EXT_CAP_DSN_SIZEOF;
-	case PCI_EXT_CAP_ID_ARI:
-		return PCI_EXT_CAP_ARI_SIZEOF;
-	case PCI_EXT_CAP_ID_ATS:
-		return PCI_EXT_CAP_ATS_SIZEOF;
-	case PCI_EXT_CAP_ID_SRIOV:
-		return PCI_EXT_CAP_SRIOV_SIZEOF;
-	case PCI_EXT_CAP_ID_LTR:
-		return PCI_EXT_CAP_LTR_SIZEOF;
-	case PCI_EXT_CAP_ID_VNDR:
-		if (off + 8 <= CFG_SIZE) {
-			vsec = le32(raw + off + 4) >> 20;	/* VSEC Length */
-			if (vsec >= 8)
-				return vsec;
-		}
-		/* fallthrough */
-	default:
-		return next - off;
-	}
-}
-
-/*
- * The VF's dwords that no emulated capability may cover, as the header says:
- * those of every VF capability (vfio-pci hidden or not: the raw chain, sysfs),
- * those that read non-zero from the VF now (sysfs), and, to stay clear of
- * what the VF read at bind, every hidden register the fixture planted,
- * whatever it holds.  @busy[dword]; 0 or -errno.
- */
-static int vf_busy(bool *busy)
-{
-	static uint8_t raw[CFG_SIZE];
-	unsigned int off, len, val, id, i, next;
-	char layout[8192], *line;
-	struct cap caps[64];
-	int n, c, ret;
-
-	memset(busy, 0, CFG_SIZE / 4);
-	ret = vpv_cfg_read(vf_bdf, 0, raw, sizeof(raw));
-	if (ret)
-		return ret;
-	n = chain(raw, caps, 64);
-	if (n < 0)
-		return -ELOOP;
-	for (c = 0; c < n; c++) {
-		next = CFG_SIZE;
-		for (i = 0; i < (unsigned int)n; i++)
-			if (caps[i].off > caps[c].off && caps[i].off < next)
-				next = caps[i].off;
-		len = cap_len(raw, caps[c].off, next);
-		for (off = caps[c].off; off < caps[c].off + len && off < CFG_SIZE; off += 4)
-			busy[off / 4] = true;
-	}
-	for (off = EXT_START; off < CFG_SIZE; off += 4)
-		if (le32(raw + off))
-			busy[off / 4] = true;
-	if (fixture_layout(layout, sizeof(layout)) <= 0)
-		return -ENOENT;
-	for (line = strtok(layout, "\n"); line; line = strtok(NULL, "\n")) {
-		if (sscanf(line, "vf_hidden %x %x", &off, &val) == 2 && off < CFG_SIZE)
-			busy[off / 4] = true;
-		if (sscanf(line, "vf_extcap %x %x %x", &id, &off, &len) == 3)
-			for (; len && off < CFG_SIZE; off += 4, len -= len < 4 ? len : 4)
-				busy[off / 4] = true;
-	}
-	return 0;
-}
-
-/*
- * The lowest offset where @len bytes are free in @busy and overlap none of
- * @avoid[@n]; 0 if there is none.
- */
-static unsigned int lowest_free(const bool *busy, unsigned int len, const struct range *avoid,
-				int n)
-{
-	unsigned int off, d;
-	int a;
-
-	for (off = EXT_START; off + len <= CFG_SIZE; off += 4) {
-		for (d = off; d < off + len && !busy[d / 4]; d += 4)
-			;
-		for (a = 0; d == off + len && a < n; a++)
-			if (overlaps(off, off + len, &avoid[a]))
-				d = 0;
-		if (d == off + len)
-			return off;
-	}
-	return 0;
-}
-
-/*
- * Binds the VF to vfio-pasid-vf unless it is already (a test that rebinds it
- * binds it back): 0 or -errno.
- */
-static int bind_vpv(void)
-{
-	char drv[64];
-	int ret = vpv_driver_of(vf_bdf, drv, sizeof(drv));
-
-	if (ret)
-		return ret;
-	return strcmp(drv, VPV_DRIVER) ? vpv_bind(vf_bdf, VPV_DRIVER) : 0;
-}
-
 /* --- the fixture: the VF open --- */
 
 FIXTURE(feature) {
@@ -393,12 +224,12 @@ FIXTURE_VARIANT_ADD_IOMMU_MODE(iommufd, feature);
 static void open_vf(struct __test_metadata *_metadata, FIXTURE_DATA(feature) *self)
 {
 	static uint8_t cfg[CFG_SIZE];
-	struct cap caps[64];
+	struct vpv_ecap caps[64];
 	int n;
 
 	self->dev = vfio_pci_device_init(vf_bdf, self->iommu);
 	ASSERT_EQ(0, vfio_cfg(self->dev, cfg));
-	n = chain(cfg, caps, 64);
+	n = vpv_ecap_chain(cfg, caps, 64);
 	ASSERT_LE(0, n) TH_LOG("the VF's chain through VFIO loops");
 	self->pasid = find(caps, n, PCI_EXT_CAP_ID_PASID);
 	self->pri = find(caps, n, PCI_EXT_CAP_ID_PRI);
@@ -426,7 +257,7 @@ FIXTURE_SETUP(feature)
 	ASSERT_EQ(1, pf_state("pasid_enabled")) TH_LOG("the PF's PASID is not enabled");
 	ASSERT_EQ(1, pf_state("pri_enabled")) TH_LOG("the PF's PRI is not enabled");
 
-	ASSERT_EQ(0, bind_vpv());
+	ASSERT_EQ(0, vpv_ensure_bound(vf_bdf, VPV_DRIVER));
 	self->iommu = iommu_init(variant->iommu_mode);
 	open_vf(_metadata, self);
 	ASSERT_NE(0, self->pasid) TH_LOG("no PASID capability in the VF's chain through VFIO");
@@ -527,16 +358,16 @@ static void check_vf_fields(struct __test_metadata *_metadata, struct vfio_pci_d
 			    const struct vfio_device_feature_pasid_vf *info)
 {
 	static uint8_t cfg[CFG_SIZE];
-	struct cap caps[64];
+	struct vpv_ecap caps[64];
 	int n;
 
 	ASSERT_EQ(0, vfio_cfg(dev, cfg));
-	n = chain(cfg, caps, 64);
+	n = vpv_ecap_chain(cfg, caps, 64);
 	ASSERT_LE(0, n) TH_LOG("the VF's chain through VFIO loops");
 	EXPECT_EQ(find(caps, n, PCI_EXT_CAP_ID_PASID), info->pasid_offset);
 	EXPECT_EQ(find(caps, n, PCI_EXT_CAP_ID_PRI), info->pri_offset);
 	ASSERT_NE(0, info->pasid_offset);
-	EXPECT_EQ(le16(cfg + info->pasid_offset + PCI_PASID_CAP), info->pasid_cap_presented);
+	EXPECT_EQ(vpv_le16(cfg + info->pasid_offset + PCI_PASID_CAP), info->pasid_cap_presented);
 	/* What is presented of the PF's capability is no more than the PF has. */
 	EXPECT_EQ(0, info->pasid_cap_presented & ~info->pasid_cap & ~PCI_PASID_CAP_WIDTH);
 	EXPECT_LE(info->pasid_cap_presented & PCI_PASID_CAP_WIDTH,
@@ -861,19 +692,19 @@ static void expect_enospc(struct __test_metadata *_metadata, FIXTURE_DATA(featur
 TEST_F(feature, set_offsets_over_a_vf_capability_are_enospc)
 {
 	static uint8_t cfg[CFG_SIZE];
-	struct cap caps[64];
+	struct vpv_ecap caps[64];
 	unsigned int cap = 0;
 	int n, i;
 
 	ASSERT_EQ(0, vfio_cfg(self->dev, cfg));
-	n = chain(cfg, caps, 64);
+	n = vpv_ecap_chain(cfg, caps, 64);
 	ASSERT_LE(0, n);
 	for (i = 0; i < n && !cap; i++)
 		if (caps[i].id && caps[i].id != PCI_EXT_CAP_ID_PASID &&
 		    caps[i].id != PCI_EXT_CAP_ID_PRI)
 			cap = caps[i].off;
 	ASSERT_NE(0, cap) TH_LOG("the VF shows no extended capability of its own");
-	ksft_print_msg("VF capability %#x at %#x\n", PCI_EXT_CAP_ID(le32(cfg + cap)), cap);
+	ksft_print_msg("VF capability %#x at %#x\n", PCI_EXT_CAP_ID(vpv_le32(cfg + cap)), cap);
 	expect_enospc(_metadata, self, cap, 0, "PASID over the VF capability's header");
 	expect_enospc(_metadata, self, 0, cap, "PRI over the VF capability's header");
 	expect_enospc(_metadata, self, cap + 4, 0, "PASID inside the VF capability");
@@ -913,7 +744,7 @@ TEST_F(feature, set_offsets_over_a_capability_that_vfio_pci_hides_are_enospc)
  */
 TEST_F(feature, set_offsets_over_a_nonzero_hidden_register_are_enospc)
 {
-	struct range emu[2] = {
+	struct vpv_range emu[2] = {
 		{ self->pasid, self->pasid + PCI_EXT_CAP_PASID_SIZEOF },
 		{ self->pri, self->pri + PCI_EXT_CAP_PRI_SIZEOF },
 	};
@@ -922,7 +753,7 @@ TEST_F(feature, set_offsets_over_a_nonzero_hidden_register_are_enospc)
 	char layout[8192], *line;
 	uint32_t now;
 
-	ASSERT_EQ(0, vf_busy(busy));
+	ASSERT_EQ(0, vpv_vf_busy(vf_bdf, busy));
 	ASSERT_LT(0, fixture_layout(layout, sizeof(layout)));
 	/* A non-zero one with a free dword on one side, clear of the emulated capabilities. */
 	for (line = strtok(layout, "\n"); line && !at; line = strtok(NULL, "\n")) {
@@ -930,10 +761,12 @@ TEST_F(feature, set_offsets_over_a_nonzero_hidden_register_are_enospc)
 			continue;
 		reg = off;
 		if (off >= EXT_START + 4 && !busy[off / 4 - 1] &&
-		    !overlaps(off - 4, off + 4, &emu[0]) && !overlaps(off - 4, off + 4, &emu[1]))
+		    !vpv_overlaps(off - 4, off + 4, &emu[0]) &&
+		    !vpv_overlaps(off - 4, off + 4, &emu[1]))
 			at = off - 4;
 		else if (off + 8 <= CFG_SIZE && !busy[off / 4 + 1] &&
-			 !overlaps(off, off + 8, &emu[0]) && !overlaps(off, off + 8, &emu[1]))
+			 !vpv_overlaps(off, off + 8, &emu[0]) &&
+			 !vpv_overlaps(off, off + 8, &emu[1]))
 			at = off;
 	}
 	ASSERT_NE(0, at) TH_LOG("no non-zero hidden register with free room beside it");
@@ -946,15 +779,15 @@ TEST_F(feature, set_offsets_over_a_nonzero_hidden_register_are_enospc)
 /* Both pinned where they overlap each other: -ENOSPC (PASID would win, PRI is refused). */
 TEST_F(feature, set_offsets_overlapping_each_other_are_enospc)
 {
-	struct range emu[2] = {
+	struct vpv_range emu[2] = {
 		{ self->pasid, self->pasid + PCI_EXT_CAP_PASID_SIZEOF },
 		{ self->pri, self->pri + PCI_EXT_CAP_PRI_SIZEOF },
 	};
 	static bool busy[CFG_SIZE / 4];
 	unsigned int at;
 
-	ASSERT_EQ(0, vf_busy(busy));
-	at = lowest_free(busy, PCI_EXT_CAP_PRI_SIZEOF, emu, 2);
+	ASSERT_EQ(0, vpv_vf_busy(vf_bdf, busy));
+	at = vpv_lowest_free(busy, PCI_EXT_CAP_PRI_SIZEOF, emu, 2);
 	ASSERT_NE(0, at) TH_LOG("no free room for PRI");
 	expect_enospc(_metadata, self, at, at, "at the same offset");
 	expect_enospc(_metadata, self, at + 4, at, "PASID inside PRI");
@@ -975,8 +808,8 @@ TEST_F(feature, set_offsets_whose_capability_would_pass_0x1000_are_enospc)
 static void expect_caps_at(struct __test_metadata *_metadata, const uint8_t *cfg,
 			   unsigned int pasid, unsigned int pri)
 {
-	struct cap caps[64];
-	int n = chain(cfg, caps, 64);
+	struct vpv_ecap caps[64];
+	int n = vpv_ecap_chain(cfg, caps, 64);
 
 	ASSERT_LE(0, n) TH_LOG("the chain through VFIO loops");
 	EXPECT_EQ(pasid, find(caps, n, PCI_EXT_CAP_ID_PASID));
@@ -984,10 +817,10 @@ static void expect_caps_at(struct __test_metadata *_metadata, const uint8_t *cfg
 }
 
 /* The capabilities of the VF's own (not PASID, not PRI) that @cfg's chain lists. */
-static int vf_caps(const uint8_t *cfg, struct cap *out, int max)
+static int vf_caps(const uint8_t *cfg, struct vpv_ecap *out, int max)
 {
-	struct cap caps[64];
-	int n = chain(cfg, caps, 64), i, m = 0;
+	struct vpv_ecap caps[64];
+	int n = vpv_ecap_chain(cfg, caps, 64), i, m = 0;
 
 	for (i = 0; i < n && m < max; i++)
 		if (caps[i].id != PCI_EXT_CAP_ID_PASID && caps[i].id != PCI_EXT_CAP_ID_PRI)
@@ -1004,22 +837,18 @@ static int vf_caps(const uint8_t *cfg, struct cap *out, int max)
 TEST_F(feature, set_offsets_moves_both_capabilities)
 {
 	static uint8_t before[CFG_SIZE], after[CFG_SIZE], raw[CFG_SIZE];
-	struct range avoid[3] = {
+	struct vpv_range avoid[2] = {
 		{ self->pasid, self->pasid + PCI_EXT_CAP_PASID_SIZEOF },
 		{ self->pri, self->pri + PCI_EXT_CAP_PRI_SIZEOF },
 	};
-	struct cap caps_before[64], caps_after[64];
-	static bool busy[CFG_SIZE / 4];
+	struct vpv_ecap caps_before[64], caps_after[64];
 	unsigned int pasid, pri;
-	int nb, na;
+	int nb, na, ret;
 	struct vfio_device_feature_pasid_vf info;
 
-	ASSERT_EQ(0, vf_busy(busy));
-	pasid = lowest_free(busy, PCI_EXT_CAP_PASID_SIZEOF, avoid, 2);
-	ASSERT_NE(0, pasid) TH_LOG("no free room for PASID");
-	avoid[2] = (struct range){ pasid, pasid + PCI_EXT_CAP_PASID_SIZEOF };
-	pri = lowest_free(busy, PCI_EXT_CAP_PRI_SIZEOF, avoid, 3);
-	ASSERT_NE(0, pri) TH_LOG("no free room for PRI");
+	ret = vpv_free_room(vf_bdf, avoid, 2, &pasid, &pri);
+	ASSERT_EQ(0, ret) TH_LOG("no free room for PASID and PRI (PASID at %#x): %s", pasid,
+				 strerror(-ret));
 	ksft_print_msg("PASID %#x -> %#x, PRI %#x -> %#x\n", self->pasid, pasid, self->pri, pri);
 
 	ASSERT_EQ(0, vfio_cfg(self->dev, before));
@@ -1034,15 +863,15 @@ TEST_F(feature, set_offsets_moves_both_capabilities)
 	ASSERT_EQ(0, vfio_cfg(self->dev, after));
 	expect_caps_at(_metadata, after, pasid, pri);
 	/* Same ID and version, same registers (reset values) as at the old offsets. */
-	EXPECT_EQ(le32(before + self->pasid) & 0xfffff, le32(after + pasid) & 0xfffff);
+	EXPECT_EQ(vpv_le32(before + self->pasid) & 0xfffff, vpv_le32(after + pasid) & 0xfffff);
 	EXPECT_EQ(0, memcmp(before + self->pasid + 4, after + pasid + 4,
 			    PCI_EXT_CAP_PASID_SIZEOF - 4));
-	EXPECT_EQ(le32(before + self->pri) & 0xfffff, le32(after + pri) & 0xfffff);
+	EXPECT_EQ(vpv_le32(before + self->pri) & 0xfffff, vpv_le32(after + pri) & 0xfffff);
 	EXPECT_EQ(0, memcmp(before + self->pri + 4, after + pri + 4, PCI_EXT_CAP_PRI_SIZEOF - 4));
-	EXPECT_EQ(0, le16(after + pasid + PCI_PASID_CTRL));
-	EXPECT_EQ(0, le16(after + pri + PCI_PRI_CTRL));
-	EXPECT_EQ(info.pasid_cap_presented, le16(after + pasid + PCI_PASID_CAP));
-	EXPECT_EQ(info.pri_capacity, le32(after + pri + PCI_PRI_MAX_REQ));
+	EXPECT_EQ(0, vpv_le16(after + pasid + PCI_PASID_CTRL));
+	EXPECT_EQ(0, vpv_le16(after + pri + PCI_PRI_CTRL));
+	EXPECT_EQ(info.pasid_cap_presented, vpv_le16(after + pasid + PCI_PASID_CAP));
+	EXPECT_EQ(info.pri_capacity, vpv_le32(after + pri + PCI_PRI_MAX_REQ));
 
 	/* The VF's own capabilities, in the same order. */
 	nb = vf_caps(before, caps_before, 64);
@@ -1055,18 +884,19 @@ TEST_F(feature, set_offsets_moves_both_capabilities)
 	ASSERT_EQ(0, vpv_cfg_read(vf_bdf, 0, raw, sizeof(raw)));
 	EXPECT_EQ(0, memcmp(raw + self->pasid, after + self->pasid, PCI_EXT_CAP_PASID_SIZEOF))
 		TH_LOG("old PASID offset %#x: %#010x %#010x through VFIO", self->pasid,
-		       le32(after + self->pasid), le32(after + self->pasid + 4));
+		       vpv_le32(after + self->pasid), vpv_le32(after + self->pasid + 4));
 	EXPECT_EQ(0, memcmp(raw + self->pri, after + self->pri, PCI_EXT_CAP_PRI_SIZEOF))
-		TH_LOG("old PRI offset %#x: %#010x through VFIO", self->pri, le32(after + self->pri));
-	EXPECT_EQ(0, le32(after + self->pasid));
-	EXPECT_EQ(0, le32(after + self->pri));
+		TH_LOG("old PRI offset %#x: %#010x through VFIO", self->pri,
+		       vpv_le32(after + self->pri));
+	EXPECT_EQ(0, vpv_le32(after + self->pasid));
+	EXPECT_EQ(0, vpv_le32(after + self->pri));
 }
 
 /* A capability given no offset (0) goes where the driver's rules put it. */
 TEST_F(feature, set_offsets_of_0_places_by_the_drivers_rules)
 {
 	static uint8_t cfg[CFG_SIZE];
-	struct range avoid[2] = {
+	struct vpv_range avoid[2] = {
 		{ self->pasid, self->pasid + PCI_EXT_CAP_PASID_SIZEOF },
 		{ self->pri, self->pri + PCI_EXT_CAP_PRI_SIZEOF },
 	};
@@ -1074,8 +904,8 @@ TEST_F(feature, set_offsets_of_0_places_by_the_drivers_rules)
 	unsigned int pasid;
 	struct vfio_device_feature_pasid_vf info;
 
-	ASSERT_EQ(0, vf_busy(busy));
-	pasid = lowest_free(busy, PCI_EXT_CAP_PASID_SIZEOF, avoid, 2);
+	ASSERT_EQ(0, vpv_vf_busy(vf_bdf, busy));
+	pasid = vpv_lowest_free(busy, PCI_EXT_CAP_PASID_SIZEOF, avoid, 2);
 	ASSERT_NE(0, pasid);
 
 	/* PASID moved, PRI placed by the rules: wherever that is, the chain agrees. */
@@ -1103,7 +933,7 @@ TEST_F(feature, set_offsets_of_0_places_by_the_drivers_rules)
 TEST_F(feature, set_offsets_may_use_the_room_of_the_current_capabilities)
 {
 	static uint8_t cfg[CFG_SIZE];
-	struct range avoid[2] = {
+	struct vpv_range avoid[2] = {
 		{ self->pasid, self->pasid + PCI_EXT_CAP_PASID_SIZEOF },
 		{ self->pri, self->pri + PCI_EXT_CAP_PRI_SIZEOF },
 	};
@@ -1111,8 +941,8 @@ TEST_F(feature, set_offsets_may_use_the_room_of_the_current_capabilities)
 	unsigned int pri;
 	struct vfio_device_feature_pasid_vf info;
 
-	ASSERT_EQ(0, vf_busy(busy));
-	pri = lowest_free(busy, PCI_EXT_CAP_PRI_SIZEOF, avoid, 2);
+	ASSERT_EQ(0, vpv_vf_busy(vf_bdf, busy));
+	pri = vpv_lowest_free(busy, PCI_EXT_CAP_PRI_SIZEOF, avoid, 2);
 	ASSERT_NE(0, pri);
 	ASSERT_EQ(0, set_offsets(self->dev->fd, self->pri, pri));
 	ASSERT_EQ(0, get(self->dev->fd, &info));
@@ -1125,7 +955,7 @@ TEST_F(feature, set_offsets_may_use_the_room_of_the_current_capabilities)
 /* The emulation works at the new offsets: PASID Control takes a write there. */
 TEST_F(feature, moved_capabilities_are_emulated_at_their_new_offsets)
 {
-	struct range avoid[2] = {
+	struct vpv_range avoid[2] = {
 		{ self->pasid, self->pasid + PCI_EXT_CAP_PASID_SIZEOF },
 		{ self->pri, self->pri + PCI_EXT_CAP_PRI_SIZEOF },
 	};
@@ -1133,8 +963,8 @@ TEST_F(feature, moved_capabilities_are_emulated_at_their_new_offsets)
 	uint16_t ctrl = PCI_PASID_CTRL_ENABLE, back = 0;
 	unsigned int pasid;
 
-	ASSERT_EQ(0, vf_busy(busy));
-	pasid = lowest_free(busy, PCI_EXT_CAP_PASID_SIZEOF, avoid, 2);
+	ASSERT_EQ(0, vpv_vf_busy(vf_bdf, busy));
+	pasid = vpv_lowest_free(busy, PCI_EXT_CAP_PASID_SIZEOF, avoid, 2);
 	ASSERT_NE(0, pasid);
 	ASSERT_EQ(0, set_offsets(self->dev->fd, pasid, self->pri));
 	ASSERT_EQ(0, vpv_vfio_cfg_rw(self->dev, true, pasid + PCI_PASID_CTRL, &ctrl, sizeof(ctrl)));
@@ -1244,20 +1074,14 @@ TEST_F(feature, set_hide_shows_what_vfio_pci_shows_and_set_offsets_presents_agai
 TEST_F(feature, set_offsets_after_hide_presents_at_the_given_offsets)
 {
 	static uint8_t cfg[CFG_SIZE];
-	struct range avoid[3] = {
+	struct vpv_range avoid[2] = {
 		{ self->pasid, self->pasid + PCI_EXT_CAP_PASID_SIZEOF },
 		{ self->pri, self->pri + PCI_EXT_CAP_PRI_SIZEOF },
 	};
-	static bool busy[CFG_SIZE / 4];
 	unsigned int pasid, pri;
 	struct vfio_device_feature_pasid_vf info;
 
-	ASSERT_EQ(0, vf_busy(busy));
-	pasid = lowest_free(busy, PCI_EXT_CAP_PASID_SIZEOF, avoid, 2);
-	ASSERT_NE(0, pasid);
-	avoid[2] = (struct range){ pasid, pasid + PCI_EXT_CAP_PASID_SIZEOF };
-	pri = lowest_free(busy, PCI_EXT_CAP_PRI_SIZEOF, avoid, 3);
-	ASSERT_NE(0, pri);
+	ASSERT_EQ(0, vpv_free_room(vf_bdf, avoid, 2, &pasid, &pri));
 
 	ASSERT_EQ(0, set(self->dev->fd, VFIO_PASID_VF_SET_HIDE, 0, 0));
 	ASSERT_EQ(0, vfio_cfg(self->dev, cfg));
@@ -1282,8 +1106,7 @@ TEST_F(feature, set_offsets_after_hide_presents_at_the_given_offsets)
 TEST_F(feature, set_offset_for_a_capability_the_open_does_not_present_is_einval)
 {
 	static uint8_t cfg[CFG_SIZE];
-	struct range avoid[2];
-	static bool busy[CFG_SIZE / 4];
+	struct vpv_range avoid;
 	unsigned int pasid, pri;
 	struct vfio_device_feature_pasid_vf info;
 
@@ -1298,13 +1121,8 @@ TEST_F(feature, set_offset_for_a_capability_the_open_does_not_present_is_einval)
 	EXPECT_EQ(self->pri, info.pri_offset);
 	EXPECT_EQ(VFIO_PASID_VF_PF_PASID_NOT_HELD, info.pf_pasid);
 
-	avoid[0] = (struct range){ self->pri, self->pri + PCI_EXT_CAP_PRI_SIZEOF };
-	ASSERT_EQ(0, vf_busy(busy));
-	pasid = lowest_free(busy, PCI_EXT_CAP_PASID_SIZEOF, avoid, 1);
-	ASSERT_NE(0, pasid);
-	avoid[1] = (struct range){ pasid, pasid + PCI_EXT_CAP_PASID_SIZEOF };
-	pri = lowest_free(busy, PCI_EXT_CAP_PRI_SIZEOF, avoid, 2);
-	ASSERT_NE(0, pri);
+	avoid = (struct vpv_range){ self->pri, self->pri + PCI_EXT_CAP_PRI_SIZEOF };
+	ASSERT_EQ(0, vpv_free_room(vf_bdf, &avoid, 1, &pasid, &pri));
 	EXPECT_EQ(-EINVAL, set_offsets(self->dev->fd, pasid, 0));
 	EXPECT_EQ(-EINVAL, set_offsets(self->dev->fd, pasid, pri));
 	ASSERT_EQ(0, vfio_cfg(self->dev, cfg));
@@ -1437,7 +1255,7 @@ FIXTURE_SETUP(group)
 	if (!pf.pasid || !pf.pri)
 		SKIP(return, "PF %s has no PASID or no PRI capability: load the vpv_pf fixture",
 		     pf_bdf);
-	ASSERT_EQ(0, bind_vpv());
+	ASSERT_EQ(0, vpv_ensure_bound(vf_bdf, VPV_DRIVER));
 	self->iommu = iommu_init(variant->iommu_mode);
 	self->dev = vfio_pci_device_init(vf_bdf, self->iommu);
 }

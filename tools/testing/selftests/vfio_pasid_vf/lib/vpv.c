@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/pci_regs.h>
+
 #include <libvfio.h>
 
 #include "kselftest.h"
@@ -123,6 +125,16 @@ int vpv_bind(const char *bdf, const char *driver)
 		vpv_file_write(path, "\n");
 	}
 	return ret;
+}
+
+int vpv_ensure_bound(const char *bdf, const char *driver)
+{
+	char drv[64];
+	int ret = vpv_driver_of(bdf, drv, sizeof(drv));
+
+	if (ret)
+		return ret;
+	return strcmp(drv, driver) ? vpv_bind(bdf, driver) : 0;
 }
 
 int vpv_vfio_cfg_rw(struct vfio_pci_device *dev, bool write, unsigned int off, void *v, size_t len)
@@ -299,12 +311,197 @@ unsigned int vpv_ecap_find(const uint8_t *cfg, uint16_t id)
 	return 0;
 }
 
+uint32_t vpv_le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+uint16_t vpv_le16(const uint8_t *p)
+{
+	return p[0] | p[1] << 8;
+}
+
+int vpv_ecap_chain(const uint8_t *cfg, struct vpv_ecap *caps, int max)
+{
+	unsigned int off = 0x100;
+	uint32_t hdr;
+	int n = 0;
+
+	while (off) {
+		if (off < 0x100 || off > PCI_CFG_SPACE_EXP_SIZE - 4 || off % 4 || n == max)
+			return -1;
+		hdr = vpv_le32(cfg + off);
+		if (!hdr && off == 0x100)
+			return 0;
+		caps[n++] = (struct vpv_ecap){ off, PCI_EXT_CAP_ID(hdr), PCI_EXT_CAP_VER(hdr) };
+		off = PCI_EXT_CAP_NEXT(hdr);
+	}
+	return n;
+}
+
+const struct vpv_ecap *vpv_ecap_entry(const struct vpv_ecap *caps, int n, unsigned int id)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (caps[i].id == id)
+			return &caps[i];
+	return NULL;
+}
+
+bool vpv_overlaps(unsigned int start, unsigned int end, const struct vpv_range *r)
+{
+	return start < r->end && end > r->start;
+}
+
+/*
+ * The length of the VF capability at @off of the raw image @raw, from the
+ * PCIe spec; for one whose length it does not fix, up to @next, the next
+ * capability by address (or the end of config space).
+ */
+static unsigned int ecap_len(const uint8_t *raw, unsigned int off, unsigned int next)
+{
+	uint32_t hdr = vpv_le32(raw + off);
+	unsigned int vsec;
+
+	switch (PCI_EXT_CAP_ID(hdr)) {
+	case PCI_EXT_CAP_ID_ERR:
+		return 0x48;		/* through the TLP Prefix Log */
+	case PCI_EXT_CAP_ID_DSN:
+		return PCI_EXT_CAP_DSN_SIZEOF;
+	case PCI_EXT_CAP_ID_ARI:
+		return PCI_EXT_CAP_ARI_SIZEOF;
+	case PCI_EXT_CAP_ID_ATS:
+		return PCI_EXT_CAP_ATS_SIZEOF;
+	case PCI_EXT_CAP_ID_SRIOV:
+		return PCI_EXT_CAP_SRIOV_SIZEOF;
+	case PCI_EXT_CAP_ID_LTR:
+		return PCI_EXT_CAP_LTR_SIZEOF;
+	case PCI_EXT_CAP_ID_VNDR:
+		if (off + 8 <= PCI_CFG_SPACE_EXP_SIZE) {
+			vsec = vpv_le32(raw + off + 4) >> 20;	/* VSEC Length */
+			if (vsec >= 8)
+				return vsec;
+		}
+		/* fallthrough */
+	default:
+		return next - off;
+	}
+}
+
+int vpv_vf_busy(const char *vf, bool *busy)
+{
+	static uint8_t raw[PCI_CFG_SPACE_EXP_SIZE];
+	unsigned int off, len, val, id, i, next;
+	char layout[8192], *line;
+	struct vpv_ecap caps[64];
+	int n, c, ret;
+
+	memset(busy, 0, PCI_CFG_SPACE_EXP_SIZE / 4);
+	ret = vpv_cfg_read(vf, 0, raw, sizeof(raw));
+	if (ret)
+		return ret;
+	n = vpv_ecap_chain(raw, caps, 64);
+	if (n < 0)
+		return -ELOOP;
+	for (c = 0; c < n; c++) {
+		next = PCI_CFG_SPACE_EXP_SIZE;
+		for (i = 0; i < (unsigned int)n; i++)
+			if (caps[i].off > caps[c].off && caps[i].off < next)
+				next = caps[i].off;
+		len = ecap_len(raw, caps[c].off, next);
+		for (off = caps[c].off; off < caps[c].off + len && off < PCI_CFG_SPACE_EXP_SIZE;
+		     off += 4)
+			busy[off / 4] = true;
+	}
+	for (off = 0x100; off < PCI_CFG_SPACE_EXP_SIZE; off += 4)
+		if (vpv_le32(raw + off))
+			busy[off / 4] = true;
+	if (vpv_file_read(VPV_FIXTURE_DEBUGFS "/layout", layout, sizeof(layout)) <= 0)
+		return -ENOENT;
+	for (line = strtok(layout, "\n"); line; line = strtok(NULL, "\n")) {
+		if (sscanf(line, "vf_hidden %x %x", &off, &val) == 2 &&
+		    off < PCI_CFG_SPACE_EXP_SIZE)
+			busy[off / 4] = true;
+		if (sscanf(line, "vf_extcap %x %x %x", &id, &off, &len) == 3)
+			for (; len && off < PCI_CFG_SPACE_EXP_SIZE;
+			     off += 4, len -= len < 4 ? len : 4)
+				busy[off / 4] = true;
+	}
+	return 0;
+}
+
+unsigned int vpv_lowest_free(const bool *busy, unsigned int len, const struct vpv_range *avoid,
+			     int n)
+{
+	unsigned int off, d;
+	int a;
+
+	for (off = 0x100; off + len <= PCI_CFG_SPACE_EXP_SIZE; off += 4) {
+		for (d = off; d < off + len && !busy[d / 4]; d += 4)
+			;
+		for (a = 0; d == off + len && a < n; a++)
+			if (vpv_overlaps(off, off + len, &avoid[a]))
+				d = 0;
+		if (d == off + len)
+			return off;
+	}
+	return 0;
+}
+
+int vpv_free_room(const char *vf, const struct vpv_range *avoid, int n, unsigned int *pasid,
+		  unsigned int *pri)
+{
+	static bool busy[PCI_CFG_SPACE_EXP_SIZE / 4];
+	struct vpv_range clear[8];
+	int ret;
+
+	*pasid = *pri = 0;
+	if (n < 0 || n >= (int)ARRAY_SIZE(clear))
+		return -EINVAL;
+	ret = vpv_vf_busy(vf, busy);
+	if (ret)
+		return ret;
+	memcpy(clear, avoid, n * sizeof(*avoid));
+	*pasid = vpv_lowest_free(busy, PCI_EXT_CAP_PASID_SIZEOF, clear, n);
+	if (!*pasid)
+		return -ENOSPC;
+	clear[n] = (struct vpv_range){ *pasid, *pasid + PCI_EXT_CAP_PASID_SIZEOF };
+	*pri = vpv_lowest_free(busy, PCI_EXT_CAP_PRI_SIZEOF, clear, n + 1);
+	return *pri ? 0 : -ENOSPC;
+}
+
 int vpv_placement(const char *bdf, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio_pasid_vf/placement", bdf);
 	return vpv_file_read(path, buf, len);
+}
+
+int vpv_emulated(const char *bdf, struct vpv_emulated *e)
+{
+	char path[PATH_MAX], buf[512], *line, *save = NULL;
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio_pasid_vf/emulated", bdf);
+	ret = vpv_file_read(path, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	if (!strcmp(buf, "none\n"))
+		return 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "PASID %x PCI_PASID_CAP %x PCI_PASID_CTRL %x",
+			   &e->pasid_off, &e->pasid_cap, &e->pasid_ctrl) == 3)
+			continue;
+		if (sscanf(line, "PRI %x PCI_PRI_CTRL %x PCI_PRI_STATUS %x PCI_PRI_MAX_REQ %x "
+			   "PCI_PRI_ALLOC_REQ %x", &e->pri_off, &e->pri_ctrl, &e->pri_status,
+			   &e->pri_max_req, &e->pri_alloc_req) == 5)
+			continue;
+		return -EPROTO;
+	}
+	return e->pasid_off || e->pri_off ? 0 : -EPROTO;
 }
 
 int vpv_fixture_fault(const char *cmd)

@@ -75,6 +75,12 @@ int vpv_bind(const char *bdf, const char *driver);
 int vpv_unbind(const char *bdf);
 
 /*
+ * Bind @bdf to @driver (vpv_bind()) unless it is bound to it already.  0, or
+ * the -errno of vpv_driver_of() or vpv_bind().
+ */
+int vpv_ensure_bound(const char *bdf, const char *driver);
+
+/*
  * Read the first @len bytes of the config space of @bdf through VFIO, with
  * the device bound to a VFIO driver: open it in @iommu_mode (libvfio's
  * iommu_init()), read, close.  0 or -errno; libvfio ends the test on a
@@ -116,6 +122,63 @@ int vpv_cfg_write(const char *bdf, unsigned int off, const void *buf, size_t len
  */
 unsigned int vpv_ecap_find(const uint8_t *cfg, uint16_t id);
 
+/* The little-endian 32- or 16-bit value at @p (of a config space image). */
+uint32_t vpv_le32(const uint8_t *p);
+uint16_t vpv_le16(const uint8_t *p);
+
+/* An extended capability in a chain: its offset, ID and version. */
+struct vpv_ecap {
+	unsigned int off, id, ver;
+};
+
+/*
+ * The extended capability chain of the 4K config image @cfg from 0x100,
+ * following Next, at most @max entries in @caps (ID 0 placeholders included):
+ * how many, or -1 if the chain loops or leaves extended config space.
+ */
+int vpv_ecap_chain(const uint8_t *cfg, struct vpv_ecap *caps, int max);
+
+/* The entry of capability @id in @caps[@n], NULL if it is not there. */
+const struct vpv_ecap *vpv_ecap_entry(const struct vpv_ecap *caps, int n, unsigned int id);
+
+/* A range of config space, [start, end). */
+struct vpv_range {
+	unsigned int start, end;
+};
+
+/* Whether [@start, @end) overlaps @r. */
+bool vpv_overlaps(unsigned int start, unsigned int end, const struct vpv_range *r);
+
+/*
+ * Free room for an emulated capability (a SET of VFIO_DEVICE_FEATURE_PASID_VF)
+ * in the VF @vf, as the uAPI header defines it: @busy[dword] (of 4K / 4) is
+ * true for the dwords that no emulated capability may cover, those of every
+ * VF capability in its raw chain (sysfs; vfio-pci hidden or not, each as long
+ * as the PCIe spec makes it, or up to the next one), those that read non-zero
+ * from the VF now (sysfs), and, to stay clear of what the VF read at bind,
+ * every hidden register or capability the vpv_pf fixture planted (its debugfs
+ * layout), whatever it holds.  0, -ELOOP if the raw chain loops, -ENOENT
+ * without the fixture's layout, or another -errno.
+ */
+int vpv_vf_busy(const char *vf, bool *busy);
+
+/*
+ * The lowest offset from 0x100 where @len bytes are free in @busy
+ * (vpv_vf_busy()) and overlap none of @avoid[@n]; 0 if there is none.
+ */
+unsigned int vpv_lowest_free(const bool *busy, unsigned int len, const struct vpv_range *avoid,
+			     int n);
+
+/*
+ * Free room in the VF @vf for both emulated capabilities, clear of
+ * @avoid[@n] (n < 8): the lowest offset for PASID written to @pasid, then the
+ * lowest for PRI clear of that too to @pri (vpv_vf_busy(), vpv_lowest_free()).
+ * 0, -ENOSPC if there is no room for one of them (its offset 0), or the
+ * -errno of vpv_vf_busy().
+ */
+int vpv_free_room(const char *vf, const struct vpv_range *avoid, int n, unsigned int *pasid,
+		  unsigned int *pri);
+
 /* Read a (sysfs, debugfs) text file into @buf, NUL-terminated.  Bytes or -errno. */
 int vpv_file_read(const char *path, char *buf, size_t len);
 
@@ -138,6 +201,19 @@ int vpv_vfio_cfg_rw(struct vfio_pci_device *dev, bool write, unsigned int off, v
 
 /* What the driver says about the emulated capabilities of @bdf (its placement file). */
 int vpv_placement(const char *bdf, char *buf, size_t len);
+
+/*
+ * The driver's own view of the emulated registers of @bdf's open (its
+ * "emulated" file): each *_off is 0 if that capability is not emulated (all 0
+ * when the file reads "none").
+ */
+struct vpv_emulated {
+	unsigned int pasid_off, pasid_cap, pasid_ctrl;
+	unsigned int pri_off, pri_ctrl, pri_status, pri_max_req, pri_alloc_req;
+};
+
+/* Read and parse @bdf's "emulated" file: 0, -errno, or -EPROTO if it does not parse. */
+int vpv_emulated(const char *bdf, struct vpv_emulated *e);
 
 /* The vpv_pf test fixture's debugfs directory. */
 #define VPV_FIXTURE_DEBUGFS "/sys/kernel/debug/vpv_pf"
