@@ -1,39 +1,64 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `vpv-feature`: `VFIO_DEVICE_FEATURE_PASID_VF` of a VF, from the command line.
+//! `vpv-feature`: a VF bound to vfio-pasid-vf as a VMM sees it, from the command line.
 //!
-//! Opens the VF through its iommufd cdev as a VMM does, then probes, gets or sets the
-//! feature; see `--help`.
+//! Opens the VF with vfio-ioctls, through its iommufd cdev or its VFIO group, then probes,
+//! gets or sets `VFIO_DEVICE_FEATURE_PASID_VF` and walks the config space; see `--help`.
 
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use vpv_feature::cdev::{self, VfioCdev};
-use vpv_feature::{
-    Error, PasidVfInfo, VFIO_PASID_VF_HIDDEN, VFIO_PASID_VF_PASID, VFIO_PASID_VF_PRI,
+use vfio_bindings::bindings::vfio::{
+    VFIO_DEVICE_FEATURE_GET, //
+    VFIO_DEVICE_FEATURE_SET,
 };
+use vpv_feature::config::ExtConfig;
+use vpv_feature::device::{self, OpenMode, Vf};
+use vpv_feature::report::{self, Probe, Report};
+use vpv_feature::Error;
 
 const USAGE: &str = "\
-Usage: vpv-feature [--help] VF_BDF [get|probe|set-offsets PASID PRI|hide]
+Usage: vpv-feature [--iommufd|--group] [--json] VF_BDF [get|probe|set-offsets PASID PRI|hide]
+       vpv-feature --help
 
-VFIO_DEVICE_FEATURE_PASID_VF of a VF bound to vfio-pasid-vf.  Opens the VF
-through its iommufd cdev (/dev/iommu, /dev/vfio/devices/vfioN from
-/sys/bus/pci/devices/VF_BDF/vfio-dev; bind, IOAS alloc, attach), then:
+A VF bound to vfio-pasid-vf, as a VMM sees it through VFIO.  Opens the VF with
+the rust-vmm vfio-ioctls crate, as cloud-hypervisor does:
 
-  get (default)          GET: prints the feature, one `key value' line per field.
-  probe                  PROBE with GET and SET: prints `probe get,set'.
+  --iommufd (default)    through /dev/iommu and the VF's VFIO cdev
+                         /dev/vfio/devices/vfioN (named in /sys/bus/pci/devices/
+                         VF_BDF/vfio-dev): bind, then attach to a new IOAS;
+  --group                through the legacy container /dev/vfio/vfio (type1v2)
+                         and the VF's group /dev/vfio/N (its iommu_group);
+
+then, on that open:
+
+  get (default)          GET VFIO_DEVICE_FEATURE_PASID_VF, and read the VF's config
+                         space through VFIO: prints its extended capabilities as
+                         lspci -vvv does (PASID and PRI decoded), then the feature.
+  probe                  PROBE with GET and with SET: prints `probe get,set' (what
+                         is supported); fails if neither is.
   set-offsets PASID PRI  SET VFIO_PASID_VF_SET_OFFSETS: places the emulated PASID
                          and PRI capabilities at these config offsets (hex with 0x,
-                         or decimal; 0: where the driver chooses), then prints GET.
+                         or decimal; 0: where the driver chooses), then prints as get.
   hide                   SET VFIO_PASID_VF_SET_HIDE: presents no emulated
-                         capability, then prints GET.
+                         capability, then prints as get.
+  --json                 prints one JSON object instead (keys below).
 
-A SET holds for the open that made it: it ends when vpv-feature exits, so the
-GET that follows it, on the same open, shows its effect.
+A SET holds for the open that made it: it ends when vpv-feature exits, so what
+is printed after it, on the same open, shows its effect.
 
-GET output, in this order; a line is printed only for a field the kernel wrote
-(size) and the flags mark valid (pasid_*: pasid; pri_*: pri):
+get prints:
+  VF_BDF: opened through the iommufd cdev /dev/vfio/devices/vfioN
+                                (or: through VFIO group N (legacy container))
+  VFIO config space, extended capabilities:
+      Capabilities: [OFF vN] NAME   a tab, then as lspci -vvv prints them, with
+                                    the PASIDCap, PASIDCtl, PRICtl, PRISta and
+                                    Page Request lines of PASID and PRI
+  VFIO_DEVICE_FEATURE_PASID_VF:
+then the feature, a tab and a `key value' line per field, in this order; a line
+is printed only for a field the kernel wrote (size) and the flags mark valid
+(pasid_*: pasid; pri_*: pri):
   size N                      bytes the kernel wrote
   flags pasid,pri,hidden      the flags set, by name (none: `none'; unknown
                               bits: in hex, e.g. `pasid,0x10')
@@ -50,7 +75,20 @@ GET output, in this order; a line is printed only for a field the kernel wrote
   pri_offset 0xXXX            emulated PRI capability; 0x000: not presented
   pri_capacity 0xXXXXXXXX     PF's Outstanding Page Request Capacity
 
-Exit status: 0 done, 1 error (what failed and its errno on stderr), 2 usage.
+--json prints, on one line, every key always (numbers in decimal):
+  {\"device\": BDF, \"open\": \"iommufd\"|\"group\",
+   \"feature\": {\"size\", \"flags\", \"pf_pasid\": \"held\"|\"not held\"|\"lost\",
+     \"pasid\": null|{\"version\", \"cap\", \"cap_known\", \"ctrl\", \"offset\", \"cap_presented\"},
+     \"pri\": null|{\"version\", \"status\", \"status_known\", \"offset\", \"capacity\"}},
+   \"config\": {\"ext_caps\": [{\"offset\", \"id\", \"version\"}, ...],
+     \"pasid\": null|{\"offset\", \"version\", \"cap\", \"ctrl\"},
+     \"pri\": null|{\"offset\", \"version\", \"ctrl\", \"status\", \"capacity\", \"allocation\"}}}
+  feature.pasid/pri: null without that flag; config.pasid/pri: the first such
+  capability of the chain, null if none.  For probe:
+  {\"device\": BDF, \"open\": ..., \"probe\": {\"get\": true|false, \"set\": true|false}}
+
+Exit status: 0 done, 1 error (what failed and its errno on stderr, nothing on
+stdout), 2 usage.
 ";
 
 /// What to do with the feature.
@@ -66,7 +104,12 @@ enum Op {
 #[derive(Debug, PartialEq, Eq)]
 enum Cmd {
     Help,
-    Run { bdf: String, op: Op },
+    Run {
+        bdf: String,
+        op: Op,
+        mode: OpenMode,
+        json: bool,
+    },
 }
 
 /// A config-space offset: `0x` hex or decimal.
@@ -78,7 +121,8 @@ fn parse_offset(s: &str) -> Result<u16, String> {
     parsed.map_err(|_| format!("not an offset (0x hex or decimal, at most 0xffff): {s:?}"))
 }
 
-/// Parses the arguments after the program name.
+/// Parses the arguments after the program name: options anywhere, then VF_BDF and the
+/// operation in this order.
 fn parse_args(args: &[OsString]) -> Result<Cmd, String> {
     let args = args
         .iter()
@@ -87,12 +131,31 @@ fn parse_args(args: &[OsString]) -> Result<Cmd, String> {
     if args.iter().any(|&a| a == "--help" || a == "-h") {
         return Ok(Cmd::Help);
     }
-    let (bdf, rest) = args.split_first().ok_or("VF_BDF is missing")?;
-    if bdf.starts_with('-') {
-        return Err(format!("unknown option {bdf:?}"));
+    let mut mode = None;
+    let mut json = false;
+    let mut words = Vec::new();
+    for &arg in &args {
+        let chosen = match arg {
+            "--json" => {
+                json = true;
+                continue;
+            }
+            "--iommufd" => OpenMode::Iommufd,
+            "--group" => OpenMode::Group,
+            opt if opt.starts_with('-') => return Err(format!("unknown option {opt:?}")),
+            word => {
+                words.push(word);
+                continue;
+            }
+        };
+        if mode.is_some_and(|m| m != chosen) {
+            return Err("--iommufd and --group exclude each other".into());
+        }
+        mode = Some(chosen);
     }
-    let bdf =
-        cdev::parse_bdf(bdf).ok_or_else(|| format!("not a PCI address (dddd:bb:dd.f): {bdf:?}"))?;
+    let (bdf, rest) = words.split_first().ok_or("VF_BDF is missing")?;
+    let bdf = device::parse_bdf(bdf)
+        .ok_or_else(|| format!("not a PCI address (dddd:bb:dd.f): {bdf:?}"))?;
     let op = match rest {
         [] | ["get"] => Op::Get,
         ["probe"] => Op::Probe,
@@ -105,56 +168,12 @@ fn parse_args(args: &[OsString]) -> Result<Cmd, String> {
         [op] => return Err(format!("unknown operation {op:?}")),
         [op, ..] => return Err(format!("too many arguments after {op:?}")),
     };
-    Ok(Cmd::Run { bdf, op })
-}
-
-/// The flags of a GET, by name.
-fn flag_names(flags: u32) -> String {
-    let mut names = Vec::new();
-    let mut rest = flags;
-    for (bit, name) in [
-        (VFIO_PASID_VF_PASID, "pasid"),
-        (VFIO_PASID_VF_PRI, "pri"),
-        (VFIO_PASID_VF_HIDDEN, "hidden"),
-    ] {
-        if flags & bit != 0 {
-            names.push(name.to_owned());
-            rest &= !bit;
-        }
-    }
-    if rest != 0 {
-        names.push(format!("{rest:#x}"));
-    }
-    if names.is_empty() {
-        "none".to_owned()
-    } else {
-        names.join(",")
-    }
-}
-
-/// Prints a GET, one `key value` line per field (see `USAGE`).
-fn print_info(out: &mut impl Write, info: &PasidVfInfo) -> io::Result<()> {
-    writeln!(out, "size {}", info.raw.size)?;
-    writeln!(out, "flags {}", flag_names(info.raw.flags))?;
-    if let Some(pf_pasid) = info.pf_pasid {
-        writeln!(out, "pf_pasid {pf_pasid}")?;
-    }
-    if let Some(p) = &info.pasid {
-        writeln!(out, "pasid_version {}", p.version)?;
-        writeln!(out, "pasid_cap {:#06x}", p.cap)?;
-        writeln!(out, "pasid_cap_known {:#06x}", p.cap_known)?;
-        writeln!(out, "pasid_ctrl {:#06x}", p.ctrl)?;
-        writeln!(out, "pasid_offset {:#05x}", p.offset.unwrap_or(0))?;
-        writeln!(out, "pasid_cap_presented {:#06x}", p.cap_presented)?;
-    }
-    if let Some(p) = &info.pri {
-        writeln!(out, "pri_version {}", p.version)?;
-        writeln!(out, "pri_status {:#06x}", p.status)?;
-        writeln!(out, "pri_status_known {:#06x}", p.status_known)?;
-        writeln!(out, "pri_offset {:#05x}", p.offset.unwrap_or(0))?;
-        writeln!(out, "pri_capacity {:#010x}", p.capacity)?;
-    }
-    Ok(())
+    Ok(Cmd::Run {
+        bdf,
+        op,
+        mode: mode.unwrap_or_default(),
+        json,
+    })
 }
 
 /// What an errno of the feature means, from the uAPI header.
@@ -178,25 +197,50 @@ fn hint(op: Op, errno: Option<i32>, driver: Option<&str>) -> Option<String> {
     })
 }
 
-/// Runs `op` on the VF `bdf`; the error is the message for stderr.
-fn run(out: &mut impl Write, bdf: &str, op: Op) -> Result<(), String> {
-    let dev = VfioCdev::open(bdf).map_err(|e| e.to_string())?;
-    let fd = dev.device();
+/// Runs `op` on the VF `bdf`, opened as `mode` says; the error is the message for stderr.
+/// Nothing is written to `out` unless everything succeeded.
+fn run(out: &mut impl Write, bdf: &str, op: Op, mode: OpenMode, json: bool) -> Result<(), String> {
+    let vf = Vf::open(bdf, mode).map_err(|e| e.to_string())?;
+    let fd = vf.fd();
     let fail = |name: &str, e: io::Error| {
         let what = format!(
-            "VFIO_DEVICE_FEATURE {name} PASID_VF on {} ({bdf})",
-            dev.path().display()
+            "VFIO_DEVICE_FEATURE {name} PASID_VF on {bdf} ({})",
+            vf.opened().node()
         );
-        let driver = cdev::driver_name(bdf);
+        let driver = device::driver_name(bdf);
         let hint = hint(op, e.raw_os_error(), driver.as_deref());
         Error::new(what, e).with_hint(hint).to_string()
     };
     let written = |e: io::Error| format!("writing the output: {e}");
     match op {
         Op::Probe => {
-            vpv_feature::probe(fd).map_err(|e| fail("PROBE", e))?;
-            writeln!(out, "probe get,set").map_err(written)?;
-            return Ok(());
+            // Each separately, so that what is supported is told apart from a failure.
+            let mut probe = Probe {
+                get: true,
+                set: true,
+            };
+            let mut first_err = None;
+            for (supported, flag, name) in [
+                (&mut probe.get, VFIO_DEVICE_FEATURE_GET, "PROBE GET"),
+                (&mut probe.set, VFIO_DEVICE_FEATURE_SET, "PROBE SET"),
+            ] {
+                if let Err(e) = vpv_feature::probe(fd, flag) {
+                    if !vpv_feature::unsupported(&e) {
+                        return Err(fail(name, e));
+                    }
+                    *supported = false;
+                    first_err.get_or_insert((name, e));
+                }
+            }
+            if let (false, false, Some((name, e))) = (probe.get, probe.set, first_err) {
+                return Err(fail(name, e));
+            }
+            return if json {
+                let line = report::probe_json(bdf, mode, probe);
+                writeln!(out, "{line}").map_err(written)
+            } else {
+                report::write_probe_text(out, probe).map_err(written)
+            };
         }
         Op::Get => {}
         Op::SetOffsets { pasid, pri } => vpv_feature::set_offsets(fd, pasid, pri)
@@ -204,7 +248,24 @@ fn run(out: &mut impl Write, bdf: &str, op: Op) -> Result<(), String> {
         Op::Hide => vpv_feature::set_hide(fd).map_err(|e| fail("SET hide", e))?,
     }
     let info = vpv_feature::get(fd).map_err(|e| fail("GET", e))?;
-    print_info(out, &info).map_err(written)
+    let cfg = vf.read_config().map_err(|e| e.to_string())?;
+    let config = ExtConfig::parse(&cfg).map_err(|e| {
+        format!(
+            "the config space of {bdf} through VFIO ({}): {e}",
+            vf.opened().node()
+        )
+    })?;
+    let report = Report {
+        bdf,
+        opened: vf.opened(),
+        info: &info,
+        config: &config,
+    };
+    if json {
+        writeln!(out, "{}", report::to_json(&report)).map_err(written)
+    } else {
+        report::write_text(out, &report).map_err(written)
+    }
 }
 
 fn main() -> ExitCode {
@@ -215,16 +276,29 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(msg) => {
-            let usage = USAGE.lines().next().unwrap_or_default();
-            eprintln!("vpv-feature: {msg}\n{usage}\n(--help for more)");
+            let usage: Vec<&str> = USAGE.lines().take(2).collect();
+            eprintln!(
+                "vpv-feature: {msg}\n{}\n(--help for more)",
+                usage.join("\n")
+            );
             ExitCode::from(2)
         }
-        Ok(Cmd::Run { bdf, op }) => {
-            let stdout = io::stdout();
-            let mut out = stdout.lock();
-            match run(&mut out, &bdf, op)
-                .and_then(|()| out.flush().map_err(|e| format!("writing the output: {e}")))
-            {
+        Ok(Cmd::Run {
+            bdf,
+            op,
+            mode,
+            json,
+        }) => {
+            // Into a buffer: stdout gets all of the output or, on an error, none of it.
+            let mut buf = Vec::new();
+            let done = run(&mut buf, &bdf, op, mode, json).and_then(|()| {
+                let mut stdout = io::stdout().lock();
+                stdout
+                    .write_all(&buf)
+                    .and_then(|()| stdout.flush())
+                    .map_err(|e| format!("writing the output: {e}"))
+            });
+            match done {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(msg) => {
                     eprintln!("vpv-feature: {msg}");
@@ -238,29 +312,34 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vpv_feature::{VfioDeviceFeaturePasidVf, VFIO_PASID_VF_PF_PASID_LOST};
 
     fn args(a: &[&str]) -> Result<Cmd, String> {
         parse_args(&a.iter().map(OsString::from).collect::<Vec<_>>())
     }
 
-    fn run_cmd(bdf: &str, op: Op) -> Cmd {
+    fn run_cmd(bdf: &str, op: Op, mode: OpenMode, json: bool) -> Cmd {
         Cmd::Run {
             bdf: bdf.into(),
             op,
+            mode,
+            json,
         }
+    }
+
+    fn cdev(bdf: &str, op: Op) -> Cmd {
+        run_cmd(bdf, op, OpenMode::Iommufd, false)
     }
 
     #[test]
     fn command_lines() {
         let vf = "0000:3b:02.0";
-        assert_eq!(args(&[vf]), Ok(run_cmd(vf, Op::Get)));
-        assert_eq!(args(&[vf, "get"]), Ok(run_cmd(vf, Op::Get)));
-        assert_eq!(args(&["3b:02.0", "probe"]), Ok(run_cmd(vf, Op::Probe)));
-        assert_eq!(args(&[vf, "hide"]), Ok(run_cmd(vf, Op::Hide)));
+        assert_eq!(args(&[vf]), Ok(cdev(vf, Op::Get)));
+        assert_eq!(args(&[vf, "get"]), Ok(cdev(vf, Op::Get)));
+        assert_eq!(args(&["3b:02.0", "probe"]), Ok(cdev(vf, Op::Probe)));
+        assert_eq!(args(&[vf, "hide"]), Ok(cdev(vf, Op::Hide)));
         assert_eq!(
             args(&[vf, "set-offsets", "0xff8", "4072"]),
-            Ok(run_cmd(
+            Ok(cdev(
                 vf,
                 Op::SetOffsets {
                     pasid: 0xff8,
@@ -270,7 +349,7 @@ mod tests {
         );
         assert_eq!(
             args(&[vf, "set-offsets", "0", "0X100"]),
-            Ok(run_cmd(
+            Ok(cdev(
                 vf,
                 Op::SetOffsets {
                     pasid: 0,
@@ -280,10 +359,59 @@ mod tests {
         );
         assert_eq!(args(&["--help"]), Ok(Cmd::Help));
         assert_eq!(args(&[vf, "get", "-h"]), Ok(Cmd::Help));
+        assert_eq!(args(&["--group", "--frob", "-h"]), Ok(Cmd::Help));
+    }
+
+    #[test]
+    fn options() {
+        let vf = "0000:3b:02.0";
+        let group = |op, json| run_cmd(vf, op, OpenMode::Group, json);
+        assert_eq!(args(&["--group", vf]), Ok(group(Op::Get, false)));
+        assert_eq!(args(&[vf, "probe", "--group"]), Ok(group(Op::Probe, false)));
+        assert_eq!(
+            args(&["--json", vf, "--group", "hide"]),
+            Ok(group(Op::Hide, true))
+        );
+        assert_eq!(
+            args(&["--iommufd", "--json", vf]),
+            Ok(run_cmd(vf, Op::Get, OpenMode::Iommufd, true))
+        );
+        // Said twice is said once.
+        assert_eq!(
+            args(&["--group", "--json", vf, "--group", "--json"]),
+            Ok(group(Op::Get, true))
+        );
+        assert_eq!(
+            args(&[vf, "set-offsets", "0x400", "0", "--json"]),
+            Ok(run_cmd(
+                vf,
+                Op::SetOffsets {
+                    pasid: 0x400,
+                    pri: 0
+                },
+                OpenMode::Iommufd,
+                true
+            ))
+        );
+        assert_eq!(
+            args(&["--iommufd", vf, "--group"]),
+            Err("--iommufd and --group exclude each other".into())
+        );
+        assert_eq!(
+            args(&["--cdev", vf]),
+            Err("unknown option \"--cdev\"".into())
+        );
+    }
+
+    #[test]
+    fn bad_command_lines() {
+        let vf = "0000:3b:02.0";
         for bad in [
             &[][..],
+            &["--json"],
             &["--verbose"],
             &["nonsense"],
+            &["get", vf],
             &[vf, "frob"],
             &[vf, "get", "more"],
             &[vf, "set-offsets", "0x100"],
@@ -291,92 +419,30 @@ mod tests {
             &[vf, "set-offsets", "0x10000", "0"],
             &[vf, "set-offsets", "ff8", "0"],
             &[vf, "set-offsets", "-1", "0"],
+            &[vf, "--group", "--iommufd"],
+            &[vf, "-j"],
         ] {
             assert!(args(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
-    fn flags_by_name() {
-        assert_eq!(flag_names(0), "none");
-        assert_eq!(flag_names(VFIO_PASID_VF_PASID), "pasid");
-        assert_eq!(
-            flag_names(VFIO_PASID_VF_PASID | VFIO_PASID_VF_PRI),
-            "pasid,pri"
-        );
-        assert_eq!(flag_names(7), "pasid,pri,hidden");
-        assert_eq!(flag_names(VFIO_PASID_VF_PRI | 0x30), "pri,0x30");
-    }
-
-    fn printed(raw: VfioDeviceFeaturePasidVf) -> String {
-        let mut out = Vec::new();
-        print_info(&mut out, &PasidVfInfo::decode(raw).unwrap()).unwrap();
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn get_output() {
-        let raw = VfioDeviceFeaturePasidVf {
-            size: 32,
-            flags: VFIO_PASID_VF_PASID | VFIO_PASID_VF_PRI,
-            pasid_version: 1,
-            pri_version: 1,
-            pf_pasid: 1,
-            pasid_cap: 0x1404,
-            pasid_cap_known: 0x1f06,
-            pasid_ctrl: 0x1,
-            pasid_offset: 0x100,
-            pasid_cap_presented: 0x1404,
-            pri_status: 0x8100,
-            pri_status_known: 0x8103,
-            pri_offset: 0x110,
-            pri_capacity: 0x20,
-        };
-        assert_eq!(
-            printed(raw),
-            "size 32\n\
-             flags pasid,pri\n\
-             pf_pasid held\n\
-             pasid_version 1\n\
-             pasid_cap 0x1404\n\
-             pasid_cap_known 0x1f06\n\
-             pasid_ctrl 0x0001\n\
-             pasid_offset 0x100\n\
-             pasid_cap_presented 0x1404\n\
-             pri_version 1\n\
-             pri_status 0x8100\n\
-             pri_status_known 0x8103\n\
-             pri_offset 0x110\n\
-             pri_capacity 0x00000020\n"
-        );
-        // Hidden, PASID only, its PASID lost: no pri_* lines, offset 0x000.
-        let hidden = VfioDeviceFeaturePasidVf {
-            flags: VFIO_PASID_VF_PASID | VFIO_PASID_VF_HIDDEN,
-            pf_pasid: VFIO_PASID_VF_PF_PASID_LOST,
-            pasid_offset: 0,
-            pri_offset: 0,
-            ..raw
-        };
-        assert_eq!(
-            printed(hidden),
-            "size 32\n\
-             flags pasid,hidden\n\
-             pf_pasid lost\n\
-             pasid_version 1\n\
-             pasid_cap 0x1404\n\
-             pasid_cap_known 0x1f06\n\
-             pasid_ctrl 0x0001\n\
-             pasid_offset 0x000\n\
-             pasid_cap_presented 0x1404\n"
-        );
-        // Neither capability, not held; a size that stops after pf_pasid.
-        let bare = VfioDeviceFeaturePasidVf {
-            size: 12,
-            flags: VFIO_PASID_VF_PASID,
-            pf_pasid: 0,
-            ..raw
-        };
-        assert_eq!(printed(bare), "size 12\nflags pasid\npf_pasid not held\n");
+    fn usage_names_every_option_and_operation() {
+        for word in [
+            "--iommufd",
+            "--group",
+            "--json",
+            "--help",
+            "get",
+            "probe",
+            "set-offsets PASID PRI",
+            "hide",
+        ] {
+            assert!(USAGE.contains(word), "{word}");
+        }
+        assert!(USAGE.starts_with(
+            "Usage: vpv-feature [--iommufd|--group] [--json] VF_BDF [get|probe|set-offsets PASID PRI|hide]\n"
+        ));
     }
 
     #[test]
@@ -397,5 +463,15 @@ mod tests {
         assert!(hint(Op::Hide, Some(libc::EBUSY), None).is_some());
         assert_eq!(hint(Op::Get, Some(libc::EINVAL), None), None);
         assert_eq!(hint(Op::Get, None, None), None);
+    }
+
+    #[test]
+    fn run_on_a_missing_device_prints_nothing() {
+        for json in [false, true] {
+            let mut out = Vec::new();
+            let err = run(&mut out, "ffff:ff:1f.7", Op::Get, OpenMode::Iommufd, json).unwrap_err();
+            assert!(err.contains("ENOENT"), "{err}");
+            assert!(out.is_empty());
+        }
     }
 }
