@@ -9,9 +9,12 @@ usage() {
 Usage: $(basename "$0") [--no-kernel | --only-lean] [--help]
 
 Installs, once, what building and testing vfio-pasid-vf needs:
-  - Debian packages from bookworm (clang/lld/llvm 19, kernel build deps) and
-    QEMU from bookworm-backports; libc6 is never upgraded (checked before
-    anything is installed);
+  - Debian packages from bookworm (clang/lld/llvm 19, kernel build deps),
+    QEMU from bookworm-backports, and libvirt's daemon (QEMU and nodedev
+    drivers) and virsh from bookworm-backports (libvirt >= 10.0: variant-driver
+    selection), their other dependencies from bookworm; libc6 is never
+    upgraded, nor systemd taken from backports (checked before anything is
+    installed);
   - Debian's linux-source-7.3 and the rust-src that matches 'rustc --version',
     both 'Architecture: all' packages from trixie-backports, downloaded and
     unpacked into the cache (nothing of trixie is installed system-wide);
@@ -55,6 +58,15 @@ DEB_PKGS=(build-essential bc bison flex cpio kmod rsync xz-utils zstd
 	libelf-dev libssl-dev uuid-dev python3-venv pciutils
 	clang-19 lld-19 llvm-19 libclang-19-dev)
 DEB_BPO_PKGS=(qemu-system-x86)
+# libvirt for the clients suite (vpv_libvirt_test.sh): libvirtd (Debian's
+# 11.3 has the monolithic daemon only), its QEMU and nodedev drivers, and
+# virsh.  Variant-driver selection (<driver model=...>) needs libvirt >= 10.0,
+# bookworm has 9.0: these come from bookworm-backports, each selected as
+# PKG/bookworm-backports (the libvirt packages they pin to their own version
+# follow), so that their other dependencies come from bookworm: with
+# -t bookworm-backports, systemd-container would bring systemd 254.
+LIBVIRT_PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-nodedev libvirt-clients)
+LIBVIRT_MIN_VERSION=10.0
 BPO_SOURCES=/etc/apt/sources.list.d/vfio-pasid-vf-bookworm-backports.sources
 
 apt_missing() {
@@ -62,6 +74,19 @@ apt_missing() {
 	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 			missing+=("$p")
+	done
+	printf '%s\n' "${missing[@]}"
+}
+
+# The packages that are not installed at version MIN or newer.
+apt_missing_min() { # MIN PKG...
+	local min=$1 p st missing=()
+	shift
+	for p in "$@"; do
+		st=$(dpkg-query -W -f='${Status} ${Version}' "$p" 2>/dev/null) || st=
+		if [[ $st != "install ok installed "* ]] || ! dpkg --compare-versions "${st##* }" ge "$min"; then
+			missing+=("$p")
+		fi
 	done
 	printf '%s\n' "${missing[@]}"
 }
@@ -74,12 +99,18 @@ apt_install_guarded() {
 	if grep -Eq '^Inst (libc6|libc-bin)[ :]' <<<"$sim"; then
 		die "installing '$*' would upgrade libc6; refusing"
 	fi
+	# Nor systemd to another release (-t bookworm-backports would take 254
+	# for libvirt's systemd-container); bookworm's point releases are fine.
+	if grep -Eq '^Inst (systemd|libsystemd0|libudev1)(:amd64)? .*[Bb]ackports' <<<"$sim"; then
+		die "installing '$*' would take systemd from backports; refusing"
+	fi
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get -y -qq --no-install-recommends install "$@" >/dev/null
 }
 
 mapfile -t missing < <(apt_missing "${DEB_PKGS[@]}")
 mapfile -t missing_bpo < <(apt_missing "${DEB_BPO_PKGS[@]}")
-if [[ ${#missing[@]} -gt 0 && -n ${missing[0]} ]] || [[ ${#missing_bpo[@]} -gt 0 && -n ${missing_bpo[0]} ]]; then
+mapfile -t missing_libvirt < <(apt_missing_min "$LIBVIRT_MIN_VERSION" "${LIBVIRT_PKGS[@]}")
+if [[ -n ${missing[0]:-} || -n ${missing_bpo[0]:-} || -n ${missing_libvirt[0]:-} ]]; then
 	did_work=1
 	if [[ ! -f $BPO_SOURCES ]]; then
 		log "adding bookworm-backports (apt keeps it at priority 100: used only when asked)"
@@ -100,6 +131,10 @@ EOF
 	if [[ -n ${missing_bpo[0]:-} ]]; then
 		log "installing from bookworm-backports: ${missing_bpo[*]}"
 		apt_install_guarded -t bookworm-backports "${missing_bpo[@]}"
+	fi
+	if [[ -n ${missing_libvirt[0]:-} ]]; then
+		log "installing libvirt >= $LIBVIRT_MIN_VERSION from bookworm-backports: ${missing_libvirt[*]}"
+		apt_install_guarded "${missing_libvirt[@]/%//bookworm-backports}"
 	fi
 else
 	log "Debian packages: all present"

@@ -17,6 +17,7 @@ Usage: $(basename "$0") --module KO --tests DIR [--suite functional|reliability|
        $(basename "$0") --suite fixture --fixture KO --tests DIR [--module KO]
        $(basename "$0") --suite emulation --fixture KO --module KO --tests DIR [--iommu-modes MODES]
                   [--feature-cli PATH]
+       $(basename "$0") --suite clients --fixture KO --module KO --tests DIR
 
 Inside the test VM: finds the igb PFs and the pci-testdev, creates 2 VFs on
 the first PF (without autoprobing a VF driver), loads KO, binds VF 0 to
@@ -42,12 +43,23 @@ vpv_pf_test on VF 0 (it unbinds the PF's driver while VF 0 is open, and
 restores the PF, its VFs and VF 0's binding); then reloads the module with
 emulate=0 and checks that VF 0 is byte for byte what vfio-pci shows
 (vpv_config_test).  With --feature-cli PATH (tools/vpv-feature's release
-binary, the Rust consumer of VFIO_DEVICE_FEATURE_PASID_VF), a step per PF
-type runs it on VF 0 (probe, get) and checks what it prints against sysfs
-(placement, pf_pasid); without it, that step is left out.  Last, it loads the fixture on the igb PF with a VF
+binary, the Rust consumer of VFIO_DEVICE_FEATURE_PASID_VF), vpv_cli_test
+runs per PF type on VF 0, after vpv_pf_test, with VPV_FEATURE_CLI=PATH: it
+runs the CLI (get, probe, set-offsets, hide; JSON and text; cdev and group)
+and compares what it prints with its own GET, its walk of the VF's config
+space through VFIO and the VF's placement in sysfs; without --feature-cli,
+that step is left out.  Last, it loads the fixture on the igb PF with a VF
 Device ID on vfio-pci's denylist (vf_device=0x37c9), creates 1 VF and runs
 vpv_denylist_test on it (which reloads the module with disable_denylist=1
 and back).
+
+The clients suite (needs --module and --fixture) loads the fixture on the igb
+PF as the emulation suite does, creates 2 VFs, binds VF 0 to vfio-pasid-vf
+and runs the clients nobody here wrote on it: vpv_qemu_test (the stock
+qemu-system-x86_64 of the host, over qtest: the guest's view of the VF
+under vfio-pasid-vf, vfio-pci and emulate=0; VPV_QEMU overrides the binary)
+and vpv_libvirt_test.sh (libvirtd, virsh nodedev-detach/reattach, a
+domain with <driver model='vfio-pasid-vf'/> started paused).
 
 The fixture suite runs vpv_fixture_test once per PF type (the first igb PF,
 then the nvme SR-IOV PF): it loads the vpv_pf fixture KO on the PF (which
@@ -71,11 +83,11 @@ libvfio: $all_modes
 (legacy container, iommufd's compat container, iommufd cdev).  --iommu-modes
 "MODE..." runs only those: the others are left out with the harness's -V
 (not run, so not counted, not skips).  To keep its run under 25 min,
-scripts/test.sh runs every mode in the lean functional suite, all but the two
-type1 (v1) ones in the lean emulation suite, two, vfio_type1v2_iommu and
-iommufd (the driver opened without and with bind_iommufd), in the debug
-functional suite, and iommufd alone in the debug emulation suite, where each
-mode costs about 1 min 50 s.
+scripts/test.sh runs every mode in the lean functional suite, two,
+vfio_type1v2_iommu and iommufd (the driver opened without and with
+bind_iommufd), in the lean emulation and debug functional suites, and
+iommufd alone in the debug emulation suite, where each mode costs about
+1 min 50 s.
 vpv_rebind_test takes the modes in turn, whatever --iommu-modes says.
 
 Prints TAP: a line per program and per step of its own, each program's TAP
@@ -104,7 +116,7 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ $suite == fixture ]]; then
 	[[ -n $fixture && -n $tests ]] || { usage >&2; exit 2; }
-elif [[ $suite == emulation ]]; then
+elif [[ $suite == emulation || $suite == clients ]]; then
 	[[ -n $fixture && -n $module && -n $tests ]] || { usage >&2; exit 2; }
 else
 	[[ -n $module && -n $tests ]] || { usage >&2; exit 2; }
@@ -127,6 +139,7 @@ reliability) progs=(vpv_rebind_test) ;;
 functional+reliability) progs=(vpv_bind_test vpv_config_test vpv_params_test vpv_rebind_test) ;;
 fixture) progs=(vpv_fixture_test) ;;
 emulation) progs=(vpv_emul_test vpv_race_test vpv_feature_test) ;;	# + vpv_tenant_test on igb, vpv_attach_test, vpv_pf_test
+clients) progs=(vpv_qemu_test vpv_libvirt_test) ;;
 *) usage >&2; exit 2 ;;
 esac
 
@@ -274,7 +287,7 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 
 # vpv_pf parameters per PF type.
 fixture_params() { # type pf
-	if [[ $suite == emulation ]]; then
+	if [[ $suite == emulation || $suite == clients ]]; then
 		# Defaults (PASID width 20, Exec, Priv, PRI, PRG Response PASID
 		# Required), PRI enabled on the PF, VF 1 full, and per type:
 		# igb: a hidden register inside the PF's PASID offset (0x1a0), so
@@ -361,36 +374,17 @@ run_denylist() { # n pf -> sets failed
 	fi
 }
 
-# check_feature_cli VF: runs $feature_cli on VF (bound to vfio-pasid-vf, not
-# open): "probe" prints "probe get,set"; "get" prints the PASID and PRI offsets
-# that the VF's placement names and "pf_pasid held" when it presents PASID.
-# What it prints goes to the TAP stream as comments; 0 if everything matches.
-check_feature_cli() { # vf
-	local vf=$1 out placement key want got
-	out=$("$feature_cli" "$vf" probe 2>&1) || { echo "# vpv-feature probe: $out"; return 1; }
-	[[ $out == "probe get,set" ]] || { echo "# vpv-feature probe printed '$out'"; return 1; }
-	out=$("$feature_cli" "$vf" get 2>&1) || { echo "# vpv-feature get: $out"; return 1; }
-	sed 's/^/# vpv-feature get: /' <<<"$out"
-	placement=$(<"$sysfs/$vf/vfio_pasid_vf/placement")
-	echo "# placement: $placement"
-	for key in PASID PRI; do
-		want=0
-		[[ ! $placement =~ $key\ at\ (0x[0-9a-f]+) ]] || want=${BASH_REMATCH[1]}
-		got=$(awk -v k="${key,,}_offset" '$1 == k { print $2 }' <<<"$out")
-		[[ -n $got ]] && (( got == want )) ||
-			{ echo "# ${key,,}_offset '$got', placement says '$want'"; return 1; }
-	done
-	if [[ $placement == *"PASID at "* ]]; then
-		grep -qx 'pf_pasid held' <<<"$out" || { echo "# pf_pasid is not 'held'"; return 1; }
-	fi
-}
-
 run_fixture_suite() {
 	local types type pf params prog rc n=0 failed=0 skip total=0 tprogs numvfs
 	local -A pf_of=()
 	local d vf0 vf1 vf2
 
-	read -r -a types <<<"${VPV_FIXTURE_TYPES:-igb nvme}"
+	# The clients see the driver's side, the same for every PF type: igb.
+	if [[ $suite == clients ]]; then
+		read -r -a types <<<"${VPV_FIXTURE_TYPES:-igb}"
+	else
+		read -r -a types <<<"${VPV_FIXTURE_TYPES:-igb nvme}"
+	fi
 	pf_of[igb]=$(find_fn 0x8086 0x10c9 | head -n 1)
 	for d in $(find_fn 0x1b36 0x0010); do
 		[[ -e $sysfs/$d/sriov_totalvfs ]] && { pf_of[nvme]=$d; break; }
@@ -432,7 +426,7 @@ run_fixture_suite() {
 			echo "$numvfs" >"$sysfs/$pf/sriov_numvfs" || echo "# $type: could not create $numvfs VFs"
 		fi
 		vf0= vf1= vf2=
-		if [[ -z $skip && $suite == emulation ]]; then
+		if [[ -z $skip && $suite != fixture ]]; then
 			vf0=$(virtfn "$pf" 0)
 			vf1=$(virtfn "$pf" 1)
 			[[ $numvfs -lt 3 ]] || vf2=$(virtfn "$pf" 2)
@@ -445,7 +439,7 @@ run_fixture_suite() {
 				continue
 			fi
 			# Each program finds its VFs bound, whatever the one before left.
-			if [[ $suite == emulation ]] &&
+			if [[ $suite != fixture ]] &&
 				! { bind_vpv "$vf0" && { [[ -z $vf2 ]] || bind_vpv "$vf2"; }; }; then
 				step "$n" "$prog ($type)" fail "could not bind the VFs to vfio-pasid-vf"
 				failed=1
@@ -465,6 +459,14 @@ run_fixture_suite() {
 				run_prog "$n" "$prog ($type)" \
 					"$tests/$prog" "${mode_filter[@]}" "$vf0" "$vf2" || failed=1
 				;;
+			vpv_qemu_test) # it reloads the module with emulate=0 and back
+				run_prog "$n" "$prog ($type)" env VPV_MODULE_KO="$module" \
+					"$tests/$prog" "$vf0" || failed=1
+				;;
+			vpv_libvirt_test) # a script: from this directory
+				run_prog "$n" "$prog ($type)" \
+					bash "$(dirname "$(readlink -f "$0")")/$prog.sh" "$vf0" || failed=1
+				;;
 			vpv_attach_test) # iommufd cdev only, by itself: no variants
 				run_prog "$n" "$prog ($type)" "$tests/$prog" "$vf0" || failed=1
 				;;
@@ -480,16 +482,18 @@ run_fixture_suite() {
 				;;
 			esac
 		done
-		# The Rust consumer of the feature, on VF 0: what it prints is what sysfs says.
+		# The Rust consumer of the feature, on VF 0: vpv_cli_test runs it and
+		# compares what it prints with its own view of the VF.
 		if [[ $suite == emulation && -n $feature_cli ]]; then
 			n=$((n + 1))
 			if [[ -n $skip ]]; then
-				step "$n" "vpv_feature_cli ($type)" skip "$skip"
-			elif bind_vpv "$vf0" && check_feature_cli "$vf0"; then
-				step "$n" "vpv_feature_cli ($type)" ok
-			else
-				step "$n" "vpv_feature_cli ($type)" fail
+				step "$n" "vpv_cli_test ($type)" skip "$skip"
+			elif ! bind_vpv "$vf0"; then
+				step "$n" "vpv_cli_test ($type)" fail "could not bind VF 0 to vfio-pasid-vf"
 				failed=1
+			else
+				run_prog "$n" "vpv_cli_test ($type)" env VPV_FEATURE_CLI="$feature_cli" \
+					"$tests/vpv_cli_test" "$vf0" || failed=1
 			fi
 		fi
 		# emulate=N: the same VF is byte for byte what vfio-pci shows, PASID PF or not.
@@ -530,7 +534,7 @@ run_fixture_suite() {
 	[[ -z $module ]] || rmmod vfio_pasid_vf
 	finish $failed
 }
-[[ $suite != fixture && $suite != emulation ]] || run_fixture_suite
+[[ $suite != fixture && $suite != emulation && $suite != clients ]] || run_fixture_suite
 
 mapfile -t pfs < <(find_fn 0x8086 0x10c9)
 nonvf=$(find_fn 0x1b36 0x0005 | head -n 1)
