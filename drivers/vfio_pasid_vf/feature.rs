@@ -79,7 +79,13 @@ pub(crate) fn device_feature(
     } else {
         core::mem::size_of::<Info>()
     };
-    match check_feature(flags, payload.len(), true, true, minsz)? {
+    let op = check_feature(flags, payload.len(), true, true, minsz)?;
+    // A VF whose PF has neither capability has nothing to report or place: PROBE says so.
+    let pf = dev.pdev().physfn()?;
+    if pf_pasid(pf).is_none() && pf_pri(pf).is_none() {
+        return Err(ENODEV);
+    }
+    match op {
         None => Ok(()),
         Some(FeatureOp::Get) => get(dev, open, payload),
         Some(FeatureOp::Set) => set(dev, open, payload),

@@ -296,7 +296,10 @@ fixture_params() { # type pf
 		#   at the top: the driver cannot know the length of an unknown
 		#   capability and takes it to extend to 0x1000, so anywhere lower it
 		#   would leave no room above it for the top-down placement;
-		# nvme: no Exec; a hidden FIRST capability (the header at 0x100
+		# nvme: a "future" PF: PASID and PRI capability version 2 and
+		#   PASID Capability bits the spec does not define yet (GET passes
+		#   them through raw, the emulated capability shows none); no Exec;
+		#   a hidden FIRST capability (the header at 0x100
 		#   reads ID 0x3f: vfio-pci leaves a placeholder) followed by a VSEC
 		#   (the driver takes it to extend up to the VSEC, over the PF's PASID
 		#   and PRI offsets: both go to the highest free offset); a non-zero
@@ -307,6 +310,7 @@ fixture_params() { # type pf
 		igb) echo "pf=$2 pri_enable=1 vf_extcaps=0x3f@0xff0+0x10" \
 			"vf_hidden=0x1a4=0x12345678,0xfe8=0 vf_full=1" ;;
 		nvme) echo "pf=$2 pasid_exec=0 pri_enable=1 vf_head_id=0x3f" \
+			"pasid_ver=2 pasid_cap_rsvd=0xe0f9 pri_ver=2" \
 			"vf_extcaps=0x0b@0x180+0x20 vf_hidden=0x300=0x5eed1e55,0xff8=0 vf_full=1" ;;
 		esac
 		return

@@ -19,12 +19,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/ioctl.h>
+
 #include <linux/pci_regs.h>
+#include <linux/vfio.h>
 
 #include <libvfio.h>
 
 #include "kselftest_harness.h"
 #include "lib/vpv.h"
+
+#include "../../../../include/uapi/linux/vfio_pasid_vf.h"
 
 static const char *vf_bdf;
 
@@ -149,6 +154,38 @@ TEST_F(vf_open, vendor_and_device_id_match_sysfs)
 TEST_F(vf_open, device_reset_works)
 {
 	ASSERT_EQ(0, __vfio_pci_device_reset(self->device));
+}
+
+/*
+ * VFIO_DEVICE_FEATURE_PASID_VF on a VF whose PF has neither a PASID nor a PRI
+ * capability (the functional suite's plain igb PF): nothing to report or
+ * place, -ENODEV for PROBE, GET and SET; a malformed request is -EINVAL first.
+ */
+TEST_F(vf_open, feature_pasid_vf_is_enodev_when_the_pf_has_no_pasid_and_no_pri)
+{
+	const uint32_t ops[] = { VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET,
+				 VFIO_DEVICE_FEATURE_GET, VFIO_DEVICE_FEATURE_SET };
+	struct {
+		struct vfio_device_feature hdr;
+		uint8_t data[sizeof(struct vfio_device_feature_pasid_vf)];
+	} f;
+	uint8_t cfg[PCI_CFG_SPACE_EXP_SIZE];
+	unsigned int i;
+	char pf[32];
+
+	ASSERT_EQ(0, vpv_pf_of(vf_bdf, pf, sizeof(pf)));
+	ASSERT_EQ(0, vpv_cfg_read(pf, 0, cfg, sizeof(cfg)));
+	if (vpv_ecap_find(cfg, PCI_EXT_CAP_ID_PASID) || vpv_ecap_find(cfg, PCI_EXT_CAP_ID_PRI))
+		SKIP(return, "PF %s has PASID or PRI (vpv_pf fixture loaded): vpv_feature_test's case", pf);
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
+		memset(&f, 0, sizeof(f));
+		f.hdr.argsz = sizeof(f);
+		f.hdr.flags = ops[i] | VFIO_DEVICE_FEATURE_PASID_VF;
+		EXPECT_EQ(-ENODEV, ioctl(self->device->fd, VFIO_DEVICE_FEATURE, &f) ? -errno : 0)
+			TH_LOG("flags %#x", f.hdr.flags);
+	}
+	f.hdr.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PASID_VF;
+	EXPECT_EQ(-EINVAL, ioctl(self->device->fd, VFIO_DEVICE_FEATURE, &f) ? -errno : 0);
 }
 
 int main(int argc, char *argv[])

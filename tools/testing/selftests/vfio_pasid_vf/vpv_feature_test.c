@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
@@ -368,6 +369,9 @@ static void check_vf_fields(struct __test_metadata *_metadata, struct vfio_pci_d
 	EXPECT_EQ(find(caps, n, PCI_EXT_CAP_ID_PRI), info->pri_offset);
 	ASSERT_NE(0, info->pasid_offset);
 	EXPECT_EQ(vpv_le16(cfg + info->pasid_offset + PCI_PASID_CAP), info->pasid_cap_presented);
+	/* A bit the driver does not understand (a future PF's) is never presented. */
+	EXPECT_EQ(0, info->pasid_cap_presented & ~info->pasid_cap_known)
+		TH_LOG("presented %#x, known %#x", info->pasid_cap_presented, info->pasid_cap_known);
 	/* What is presented of the PF's capability is no more than the PF has. */
 	EXPECT_EQ(0, info->pasid_cap_presented & ~info->pasid_cap & ~PCI_PASID_CAP_WIDTH);
 	EXPECT_LE(info->pasid_cap_presented & PCI_PASID_CAP_WIDTH,
@@ -434,6 +438,77 @@ TEST_F(feature, argsz_shorter_than_struct_vfio_device_feature_is_einval)
 		EXPECT_EQ(-EINVAL, ioctl(self->dev->fd, VFIO_DEVICE_FEATURE, &f) ? -errno : 0)
 			TH_LOG("argsz %u", argsz);
 	}
+}
+
+/* The argument and the payload where the kernel cannot reach them. */
+
+TEST_F(feature, a_null_argument_is_efault)
+{
+	EXPECT_EQ(-EFAULT, ioctl(self->dev->fd, VFIO_DEVICE_FEATURE, NULL) ? -errno : 0);
+}
+
+/*
+ * A header on the last bytes of a page: its payload starts at @payload bytes
+ * past it and runs into the next page, which is not mapped.  Returns the
+ * header, or NULL; *map is what to munmap() (one page).
+ */
+static struct vfio_device_feature *header_before_a_hole(size_t payload, void **map)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+
+	if (m == MAP_FAILED)
+		return NULL;
+	if (munmap(m + page, page)) {
+		munmap(m, 2 * page);
+		return NULL;
+	}
+	*map = m;
+	return (void *)(m + page - sizeof(struct vfio_device_feature) - payload);
+}
+
+/* A payload in unmapped memory: -EFAULT for GET and for SET, and the open is unchanged. */
+TEST_F(feature, get_and_set_with_an_unmapped_payload_are_efault)
+{
+	struct vfio_device_feature_pasid_vf info;
+	struct vfio_device_feature *f;
+	void *map;
+
+	f = header_before_a_hole(0, &map);
+	ASSERT_NE(NULL, f);
+	*f = (struct vfio_device_feature){ .argsz = sizeof(*f) + INFO_SIZE, .flags = GET };
+	EXPECT_EQ(-EFAULT, ioctl(self->dev->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0) TH_LOG("GET");
+	*f = (struct vfio_device_feature){ .argsz = sizeof(*f) + SET_SIZE, .flags = SET };
+	EXPECT_EQ(-EFAULT, ioctl(self->dev->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0) TH_LOG("SET");
+	ASSERT_EQ(0, munmap(map, sysconf(_SC_PAGESIZE)));
+	ASSERT_EQ(0, feature(self->dev->fd, GET, &info, sizeof(info)));
+	EXPECT_EQ(0, memcmp(&info, &self->info, sizeof(info))) TH_LOG("GET after the faults");
+}
+
+/*
+ * argsz up to 4 GiB over a 32-byte payload followed by unmapped memory: GET
+ * writes its 32 bytes and nothing past them (it would fault); SET is -E2BIG.
+ */
+TEST_F(feature, a_huge_argsz_gets_32_bytes_and_sets_nothing)
+{
+	struct vfio_device_feature_pasid_vf_set s = { .flags = VFIO_PASID_VF_SET_HIDE };
+	struct vfio_device_feature_pasid_vf info;
+	struct vfio_device_feature *f;
+	void *map;
+
+	f = header_before_a_hole(INFO_SIZE, &map);
+	ASSERT_NE(NULL, f);
+	*f = (struct vfio_device_feature){ .argsz = UINT32_MAX, .flags = GET };
+	EXPECT_EQ(0, ioctl(self->dev->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0) TH_LOG("GET");
+	memcpy(&info, f->data, sizeof(info));
+	EXPECT_EQ(0, memcmp(&info, &self->info, sizeof(info))) TH_LOG("GET with argsz 4 GiB");
+	*f = (struct vfio_device_feature){ .argsz = UINT32_MAX, .flags = SET };
+	memcpy(f->data, &s, sizeof(s));
+	EXPECT_EQ(-E2BIG, ioctl(self->dev->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0) TH_LOG("SET");
+	ASSERT_EQ(0, munmap(map, sysconf(_SC_PAGESIZE)));
+	ASSERT_EQ(0, feature(self->dev->fd, GET, &info, sizeof(info)));
+	EXPECT_EQ(0, info.flags & VFIO_PASID_VF_HIDDEN) TH_LOG("the refused SET hid the capabilities");
 }
 
 /* GET */
