@@ -29,7 +29,7 @@
 #include "kselftest_harness.h"
 #include "lib/vpv.h"
 
-#define MODULE_NAME	"vfio_pasid_vf"
+#define MODULE_NAME	VPV_MODULE_NAME
 #define MODULE_SYSFS	"/sys/module/" MODULE_NAME
 #define DENIED		"exists in vfio-pci device denylist, driver probing disallowed"
 #define ALLOWED		"device denylist disabled - allowing device"
@@ -56,22 +56,6 @@ static int kmsg_count(int fd, const char *needle)
 			count++;
 	}
 	return count;
-}
-
-static int module_unload(void)
-{
-	return syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK) ? -errno : 0;
-}
-
-static int module_load(const char *params)
-{
-	int fd = open(module_ko, O_RDONLY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return ret;
 }
 
 static char module_param(const char *p)
@@ -112,10 +96,10 @@ FIXTURE_TEARDOWN_PARENT(denylist)
 {
 	EXPECT_EQ(0, vpv_unbind(vf_bdf)) TH_LOG("unbinding %s and clearing its driver_override", vf_bdf);
 	if (access(MODULE_SYSFS, F_OK) == 0 && module_param("disable_denylist") != 'N') {
-		EXPECT_EQ(0, module_unload()) TH_LOG("rmmod " MODULE_NAME);
+		EXPECT_EQ(0, vpv_module_unload()) TH_LOG("rmmod " MODULE_NAME);
 	}
 	if (access(MODULE_SYSFS, F_OK)) {
-		EXPECT_EQ(0, module_load("")) TH_LOG("insmod %s", module_ko);
+		EXPECT_EQ(0, vpv_module_load(module_ko, "")) TH_LOG("insmod %s", module_ko);
 	}
 	EXPECT_EQ('N', module_param("disable_denylist"));
 }
@@ -152,8 +136,8 @@ TEST_F(denylist, with_disable_denylist_the_vf_binds_and_opens_through_vfio)
 	char drv[64];
 	int kmsg;
 
-	ASSERT_EQ(0, module_unload()) TH_LOG("rmmod " MODULE_NAME);
-	ASSERT_EQ(0, module_load("disable_denylist=1")) TH_LOG("insmod %s disable_denylist=1", module_ko);
+	ASSERT_EQ(0, vpv_module_unload()) TH_LOG("rmmod " MODULE_NAME);
+	ASSERT_EQ(0, vpv_module_load(module_ko, "disable_denylist=1")) TH_LOG("insmod %s disable_denylist=1", module_ko);
 	ASSERT_EQ('Y', module_param("disable_denylist"));
 
 	kmsg = vpv_kmsg_open();

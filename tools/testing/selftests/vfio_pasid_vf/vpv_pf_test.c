@@ -578,17 +578,6 @@ static int pf_pasid_str(char *buf, size_t len)
 	return 0;
 }
 
-/* The offset after "CAP at 0x" in a placement line; 0 if the capability is not placed. */
-static unsigned int placed_at(const char *placement, const char *cap)
-{
-	char want[32];
-	const char *p;
-
-	snprintf(want, sizeof(want), "%s at 0x", cap);
-	p = strstr(placement, want);
-	return p ? strtoul(p + strlen(want) - 2, NULL, 16) : 0;
-}
-
 #define VPV_FEAT_EXEC	0x00000002	/* VPV_PF_FEAT_PASID_EXEC = PCI_PASID_CAP_EXEC */
 #define VPV_FEAT_PRIV	0x00000004	/* VPV_PF_FEAT_PASID_PRIV = PCI_PASID_CAP_PRIV */
 #define VPV_FEAT_PRI	0x00010000	/* VPV_PF_FEAT_PRI */
@@ -752,7 +741,7 @@ TEST_F(provider, a_refused_pasid_get_opens_the_vf_without_pasid)
 		TH_LOG("placement: %s", self->vf.placement);
 	ASSERT_EQ(0, self->vf.pasid) TH_LOG("a PASID capability at 0x%x through VFIO", self->vf.pasid);
 	ASSERT_NE(0, self->vf.pri) TH_LOG("PRI not presented: %s", self->vf.placement);
-	ASSERT_NE(0, placed_at(self->vf.placement, "PRI"));
+	ASSERT_NE(0, vpv_placed_at(self->vf.placement, "PRI"));
 	ASSERT_EQ(0, pf_pasid_str(state, sizeof(state)));
 	ASSERT_STREQ("not held", state);
 	ASSERT_FALSE(listed(pf_bdf, vf_bdf));
@@ -798,7 +787,7 @@ TEST_F(provider, a_usable_advised_pasid_offset_is_used)
 	uint32_t hdr;
 
 	vf_open(_metadata, &self->vf);
-	auto_pri = placed_at(self->vf.placement, "PRI");
+	auto_pri = vpv_placed_at(self->vf.placement, "PRI");
 	vf_close(&self->vf);
 	ASSERT_NE(0, auto_pri) TH_LOG("placement without advice: %s", self->vf.placement);
 
@@ -820,7 +809,7 @@ TEST_F(provider, a_usable_advised_pri_offset_is_used)
 	uint32_t hdr;
 
 	vf_open(_metadata, &self->vf);
-	auto_pri = placed_at(self->vf.placement, "PRI");
+	auto_pri = vpv_placed_at(self->vf.placement, "PRI");
 	vf_close(&self->vf);
 	ASSERT_NE(0, auto_pri) TH_LOG("placement without advice: %s", self->vf.placement);
 	snprintf(want, sizeof(want), "PRI at 0x%03x (offset advised by the PF)", auto_pri);
@@ -844,8 +833,8 @@ TEST_F(provider, an_unusable_advised_offset_is_not_followed)
 	vf_open(_metadata, &self->vf);
 	ASSERT_NE(NULL, strstr(self->vf.placement, "advised offset 0x100 is unusable"))
 		TH_LOG("placement: %s", self->vf.placement);
-	ASSERT_NE(0, placed_at(self->vf.placement, "PASID")) TH_LOG("placement: %s", self->vf.placement);
-	ASSERT_NE(0x100, placed_at(self->vf.placement, "PASID"));
+	ASSERT_NE(0, vpv_placed_at(self->vf.placement, "PASID")) TH_LOG("placement: %s", self->vf.placement);
+	ASSERT_NE(0x100, vpv_placed_at(self->vf.placement, "PASID"));
 	ASSERT_NE(0, self->vf.pasid);
 	ASSERT_NE(0x100, self->vf.pasid);
 	ASSERT_NE(PCI_EXT_CAP_ID_PASID, self->vf.cfg[0x100] | self->vf.cfg[0x101] << 8);

@@ -84,7 +84,7 @@ static int vf_index;	/* the VF's index among the PF's VFs: the fixture's "pri_ev
 #define Q35_MCH_ID		0x29c08086	/* 00:00.0, Device ID 0x29c0, Intel */
 #define Q35_PCIEXBAR		0x60		/* MCH config, 64 bits: base | length | enable */
 
-#define MODULE_NAME		"vfio_pasid_vf"
+#define MODULE_NAME		VPV_MODULE_NAME
 #define MODULE_SYSFS		"/sys/module/" MODULE_NAME
 #define PROVIDER		VPV_FIXTURE_DEBUGFS "/provider"
 
@@ -558,17 +558,6 @@ static int ecap_count(const struct ecap *caps, int n, unsigned int id)
 	return c;
 }
 
-/* The offset after "CAP at 0x" in a placement line; 0 if the capability is not placed. */
-static unsigned int placed_at(const char *placement, const char *cap)
-{
-	char want[32];
-	const char *p;
-
-	snprintf(want, sizeof(want), "%s at 0x", cap);
-	p = strstr(placement, want);
-	return p ? strtoul(p + strlen(want) - 2, NULL, 16) : 0;
-}
-
 /* --- the VF, its PF and the host --- */
 
 /* The VF as the test opens it through VFIO (libvfio, @mode): its config space. */
@@ -605,39 +594,12 @@ static int vfio_pci_available(void)
 	return access(path, F_OK) ? -ENODEV : 0;
 }
 
-static int module_unload(void)
-{
-	return syscall(SYS_delete_module, MODULE_NAME, O_NONBLOCK) ? -errno : 0;
-}
-
-static int module_load(const char *params)
-{
-	int fd = open(module_ko, O_RDONLY | O_CLOEXEC), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
 /* The module's emulate parameter, 'Y' or 'N'; 0 if the module is not loaded. */
 static char module_emulate(void)
 {
 	char buf[8];
 
 	return vpv_file_read(MODULE_SYSFS "/parameters/emulate", buf, sizeof(buf)) > 0 ? buf[0] : 0;
-}
-
-/* Binds the VF to @driver unless it is bound to it: 0 or vpv_bind()'s -errno. */
-static int bound_to(const char *driver)
-{
-	char drv[64];
-	int ret = vpv_driver_of(vf_bdf, drv, sizeof(drv));
-
-	if (ret)
-		return ret;
-	return strcmp(drv, driver) ? vpv_bind(vf_bdf, driver) : 0;
 }
 
 /* --- the guest with a VF bound to vfio-pasid-vf --- */
@@ -667,7 +629,7 @@ static void start_guest(struct __test_metadata *_metadata, struct guest *self,
 	ASSERT_TRUE(self->pf_pasid && self->pf_pri)
 		TH_LOG("PF %s has no PASID or no PRI capability: load the vpv_pf fixture on it",
 		       pf_bdf);
-	ASSERT_EQ(0, bound_to(VPV_DRIVER)) TH_LOG("binding %s to " VPV_DRIVER, vf_bdf);
+	ASSERT_EQ(0, vpv_ensure_bound(vf_bdf, VPV_DRIVER)) TH_LOG("binding %s to " VPV_DRIVER, vf_bdf);
 	ASSERT_EQ(0, vfio_view(backend_mode[backend], self->vfio_cfg));
 	self->pasid = vpv_ecap_find(self->vfio_cfg, PCI_EXT_CAP_ID_PASID);
 	self->pri = vpv_ecap_find(self->vfio_cfg, PCI_EXT_CAP_ID_PRI);
@@ -708,7 +670,7 @@ static void chain_holds_pasid_and_pri_at_the_placement(struct __test_metadata *_
 			       chain[i].ver);
 	ASSERT_LT(0, vpv_placement(vf_bdf, placement, sizeof(placement)));
 	for (i = 0; i < ARRAY_SIZE(caps); i++) {
-		off = placed_at(placement, caps[i].name);
+		off = vpv_placed_at(placement, caps[i].name);
 		ASSERT_NE(0, off) TH_LOG("%s not placed for QEMU's open: %s", caps[i].name, placement);
 		EXPECT_EQ(i ? self->pri : self->pasid, off)
 			TH_LOG("%s: at %#x for the test's own VFIO open, at %#x for QEMU's (placement)",
@@ -1072,7 +1034,7 @@ FIXTURE(vfio_pci) {
 
 FIXTURE_SETUP(vfio_pci)
 {
-	ASSERT_EQ(0, bound_to(VPV_DRIVER)) TH_LOG("binding %s to " VPV_DRIVER, vf_bdf);
+	ASSERT_EQ(0, vpv_ensure_bound(vf_bdf, VPV_DRIVER)) TH_LOG("binding %s to " VPV_DRIVER, vf_bdf);
 }
 
 /*
@@ -1085,14 +1047,14 @@ FIXTURE_TEARDOWN_PARENT(vfio_pci)
 	if (module_emulate() != 'Y') {
 		EXPECT_EQ(0, vpv_unbind(vf_bdf)) TH_LOG("unbinding %s", vf_bdf);
 		if (module_emulate()) {
-			EXPECT_EQ(0, module_unload()) TH_LOG("rmmod " MODULE_NAME);
+			EXPECT_EQ(0, vpv_module_unload()) TH_LOG("rmmod " MODULE_NAME);
 		}
 		EXPECT_NE(NULL, module_ko) TH_LOG("VPV_MODULE_KO is not set: cannot load the module back");
 		if (module_ko) {
-			EXPECT_EQ(0, module_load("")) TH_LOG("insmod %s", module_ko);
+			EXPECT_EQ(0, vpv_module_load(module_ko, "")) TH_LOG("insmod %s", module_ko);
 		}
 	}
-	EXPECT_EQ(0, bound_to(VPV_DRIVER)) TH_LOG("binding %s back to " VPV_DRIVER, vf_bdf);
+	EXPECT_EQ(0, vpv_ensure_bound(vf_bdf, VPV_DRIVER)) TH_LOG("binding %s back to " VPV_DRIVER, vf_bdf);
 }
 
 /*
@@ -1168,9 +1130,9 @@ TEST_F_TIMEOUT(vfio_pci, emulate_off_guest_view_equals_vfio_pci, TEST_TIMEOUT)
 	ASSERT_NE(NULL, module_ko) TH_LOG("VPV_MODULE_KO (vfio_pasid_vf.ko) is not set");
 	ASSERT_EQ(0, access(module_ko, R_OK)) TH_LOG("%s: %s", module_ko, strerror(errno));
 	ASSERT_EQ(0, vpv_unbind(vf_bdf)) TH_LOG("unbinding %s", vf_bdf);
-	ret = module_unload();
+	ret = vpv_module_unload();
 	ASSERT_EQ(0, ret) TH_LOG("rmmod " MODULE_NAME ": %s", strerror(-ret));
-	ret = module_load("emulate=0");
+	ret = vpv_module_load(module_ko, "emulate=0");
 	ASSERT_EQ(0, ret) TH_LOG("insmod %s emulate=0: %s", module_ko, strerror(-ret));
 	ASSERT_EQ('N', module_emulate());
 	ASSERT_EQ(0, vpv_bind(vf_bdf, VPV_DRIVER)) TH_LOG("binding %s to " VPV_DRIVER, vf_bdf);

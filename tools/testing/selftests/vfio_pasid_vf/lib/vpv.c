@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <linux/pci_regs.h>
 
@@ -477,6 +479,32 @@ int vpv_placement(const char *bdf, char *buf, size_t len)
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio_pasid_vf/placement", bdf);
 	return vpv_file_read(path, buf, len);
+}
+
+unsigned int vpv_placed_at(const char *placement, const char *cap)
+{
+	char want[32];
+	const char *p;
+
+	snprintf(want, sizeof(want), "%s at 0x", cap);
+	p = strstr(placement, want);
+	return p ? strtoul(p + strlen(want) - 2, NULL, 16) : 0;
+}
+
+int vpv_module_unload(void)
+{
+	return syscall(SYS_delete_module, VPV_MODULE_NAME, O_NONBLOCK) ? -errno : 0;
+}
+
+int vpv_module_load(const char *ko, const char *params)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
+	close(fd);
+	return ret;
 }
 
 int vpv_emulated(const char *bdf, struct vpv_emulated *e)

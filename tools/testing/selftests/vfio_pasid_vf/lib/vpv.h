@@ -202,6 +202,18 @@ int vpv_vfio_cfg_rw(struct vfio_pci_device *dev, bool write, unsigned int off, v
 /* What the driver says about the emulated capabilities of @bdf (its placement file). */
 int vpv_placement(const char *bdf, char *buf, size_t len);
 
+/* The offset after "CAP at 0x" in a placement line; 0 if the capability is not placed. */
+unsigned int vpv_placed_at(const char *placement, const char *cap);
+
+/* The driver's module. */
+#define VPV_MODULE_NAME "vfio_pasid_vf"
+
+/* rmmod vfio_pasid_vf (without waiting): 0 or -errno. */
+int vpv_module_unload(void);
+
+/* insmod @ko (vfio_pasid_vf.ko) with @params: 0 or -errno. */
+int vpv_module_load(const char *ko, const char *params);
+
 /*
  * The driver's own view of the emulated registers of @bdf's open (its
  * "emulated" file): each *_off is 0 if that capability is not emulated (all 0
