@@ -15,6 +15,8 @@ use kernel::{
 use crate::bindings;
 use crate::config::OpenVf;
 use crate::emu::{
+    PfPasid,
+    PfPri,
     PCI_PASID_CAP_EXEC,
     PCI_PASID_CAP_PRIV,
     PCI_PASID_CAP_WIDTH,
@@ -82,28 +84,29 @@ pub(crate) fn device_feature(
     let op = check_feature(flags, payload.len(), true, true, minsz)?;
     // A VF whose PF has neither capability has nothing to report or place: PROBE says so.
     let pf = dev.pdev().physfn()?;
-    if pf_pasid(pf).is_none() && pf_pri(pf).is_none() {
+    let (pasid, pri) = (pf_pasid(pf), pf_pri(pf));
+    if pasid.is_none() && pri.is_none() {
         return Err(ENODEV);
     }
     match op {
         None => Ok(()),
-        Some(FeatureOp::Get) => get(dev, open, payload),
+        Some(FeatureOp::Get) => get(pasid, pri, open, payload),
         Some(FeatureOp::Set) => set(dev, open, payload),
     }
 }
 
-/// GET: fills the payload, up to its size.
-fn get(dev: &Device<PasidVf>, open: &OpenVf, payload: &UserBuf) -> Result {
+/// GET: fills the payload, up to its size, with the PF's capabilities `pasid` and `pri` as
+/// read for this call.
+fn get(pasid: Option<PfPasid>, pri: Option<PfPri>, open: &OpenVf, payload: &UserBuf) -> Result {
     let mut info = Info::default();
-    let pf = dev.pdev().physfn()?;
-    if let Some(pasid) = pf_pasid(pf) {
+    if let Some(pasid) = pasid {
         info.flags |= bindings::VFIO_PASID_VF_PASID;
         info.pasid_version = pasid.version;
         info.pasid_cap = pasid.cap;
         info.pasid_cap_known = PASID_CAP_KNOWN;
         info.pasid_ctrl = pasid.ctrl;
     }
-    if let Some(pri) = pf_pri(pf) {
+    if let Some(pri) = pri {
         info.flags |= bindings::VFIO_PASID_VF_PRI;
         info.pri_version = pri.version;
         // Response Failure and Unexpected PRG Index are PF-wide events that another VF's
