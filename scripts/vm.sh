@@ -63,12 +63,27 @@ rm -f "$out/status" "$out/dmesg"
 
 # The command line is passed as a file so that no quoting survives two shells.
 printf '%q ' "$@" >"$out/cmd"
+# virtme-ng's init does not reap the orphans it inherits: a QEMU that libvirt
+# started (daemonized) stays a zombie when it exits, and libvirt, which sees
+# its pid alive, waits 15 s for it to die and then fails to stop the domain.
+# COMMAND runs under this reaper (PR_SET_CHILD_SUBREAPER: orphans of COMMAND
+# are reparented to it), which waits for any child until COMMAND ends.
+cat >"$out/reaper.pl" <<'EOF'
+syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl(PR_SET_CHILD_SUBREAPER): $!\n";
+defined(my $pid = fork) or die "fork: $!\n";
+if (!$pid) { exec @ARGV or die "exec @ARGV: $!\n" }
+while ((my $w = waitpid(-1, 0)) > 0) {
+	next if $w != $pid;
+	exit($? & 127 ? 128 + ($? & 127) : $? >> 8);
+}
+die "waitpid: $!\n";
+EOF
 cat >"$out/guest.sh" <<EOF
 #!/bin/bash
 export VPV_OUT='$out'
 cd '$VPV_ROOT'
 set +e
-bash '$out/cmd' > '$out/output' 2>&1
+perl '$out/reaper.pl' bash '$out/cmd' > '$out/output' 2>&1
 echo \$? > '$out/status'
 dmesg > '$out/dmesg'
 EOF
