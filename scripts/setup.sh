@@ -59,13 +59,14 @@ DEB_PKGS=(build-essential bc bison flex cpio kmod rsync xz-utils zstd
 	clang-19 lld-19 llvm-19 libclang-19-dev)
 DEB_BPO_PKGS=(qemu-system-x86)
 # libvirt for the clients suite (vpv_libvirt_test.sh): libvirtd (Debian's
-# 11.3 has the monolithic daemon only), its QEMU and nodedev drivers, and
-# virsh.  Variant-driver selection (<driver model=...>) needs libvirt >= 10.0,
+# 11.3 has the monolithic daemon only), its QEMU driver, and virsh.
+# Variant-driver selection (<driver model=...>) needs libvirt >= 10.0,
 # bookworm has 9.0: these come from bookworm-backports, each selected as
 # PKG/bookworm-backports (the libvirt packages they pin to their own version
 # follow), so that their other dependencies come from bookworm: with
-# -t bookworm-backports, systemd-container would bring systemd 254.
-LIBVIRT_PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-driver-nodedev libvirt-clients)
+# -t bookworm-backports, systemd-container would bring systemd 254.  The
+# nodedev driver is unpacked into the cache instead (below).
+LIBVIRT_PKGS=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
 LIBVIRT_MIN_VERSION=10.0
 BPO_SOURCES=/etc/apt/sources.list.d/vfio-pasid-vf-bookworm-backports.sources
 
@@ -138,6 +139,35 @@ EOF
 	fi
 else
 	log "Debian packages: all present"
+fi
+
+# --- libvirt's nodedev driver, unpacked into the cache -----------------------
+
+# libvirt-daemon-driver-nodedev depends on mdevctl, which depends on udev.
+# With udev installed, virtme-ng starts udevd in every test VM and waits for
+# it to settle (3.7 min more per boot of the debug kernel, measured), and
+# udev then loads drivers for the devices the tests create.  So the driver,
+# the same version as libvirt-daemon, is unpacked here and
+# vpv_libvirt_test.sh has libvirtd load it (VPV_LIBVIRT_NODEDEV).
+nodedev_dir=$VPV_CACHE/libvirt-nodedev
+nodedev_ver=$(dpkg-query -W -f='${Version}' libvirt-daemon)
+if [[ -f $nodedev_dir/VERSION && $(<"$nodedev_dir/VERSION") == "$nodedev_ver" ]]; then
+	log "libvirt nodedev driver $nodedev_ver: present"
+else
+	did_work=1
+	log "unpacking libvirt-daemon-driver-nodedev $nodedev_ver into $nodedev_dir"
+	rm -rf "$nodedev_dir.tmp" && mkdir -p "$nodedev_dir.tmp"
+	(cd "$nodedev_dir.tmp" && apt-get -q download "libvirt-daemon-driver-nodedev=$nodedev_ver" >/dev/null) ||
+		die "apt-get download libvirt-daemon-driver-nodedev=$nodedev_ver failed (is bookworm-backports in apt's lists?)"
+	dpkg -x "$nodedev_dir.tmp"/libvirt-daemon-driver-nodedev_*.deb "$nodedev_dir.tmp"
+	rm "$nodedev_dir.tmp"/*.deb
+	echo "$nodedev_ver" >"$nodedev_dir.tmp/VERSION"
+	rm -rf "$nodedev_dir" && mv "$nodedev_dir.tmp" "$nodedev_dir"
+fi
+if dpkg-query -W -f='${Status}' udev 2>/dev/null | grep -q 'install ok installed'; then
+	log "warning: udev is installed: virtme-ng starts udevd in every test VM, which makes"
+	log "  each boot slower (debug kernel: +3.7 min) and loads drivers behind the tests' back;"
+	log "  nothing here needs it ('apt-get remove udev' if nothing else on this machine does)"
 fi
 
 # --- Architecture-all packages from trixie-backports, unpacked into the cache -

@@ -170,6 +170,7 @@ run_suites() { # flavour suite...
 		[[ $suite != emulation ]] || cli=(--feature-cli tools/vpv-feature/target/release/vpv-feature)
 		if scripts/vm.sh --flavour "$flavour" --out "$results/$flavour-$suite" -- \
 			env VPV_PF_CYCLES="$cycles" ${types:+VPV_FIXTURE_TYPES="$types"} \
+			VPV_LIBVIRT_NODEDEV="$VPV_CACHE/libvirt-nodedev" \
 			tools/testing/selftests/vfio_pasid_vf/run.sh --suite "$suite" \
 			--module "$results/$flavour/vfio_pasid_vf.ko" --tests "$results/selftests" \
 			--fixture "$results/$flavour/vpv_pf.ko" "${modes[@]}" "${cli[@]}" \

@@ -59,7 +59,8 @@ and runs the clients nobody here wrote on it: vpv_qemu_test (the stock
 qemu-system-x86_64 of the host, over qtest: the guest's view of the VF
 under vfio-pasid-vf, vfio-pci and emulate=0; VPV_QEMU overrides the binary)
 and vpv_libvirt_test.sh (libvirtd, virsh nodedev-detach/reattach, a
-domain with <driver model='vfio-pasid-vf'/> started paused).
+domain with <driver model='vfio-pasid-vf'/> started paused; libvirt's
+nodedev driver from VPV_LIBVIRT_NODEDEV if its package is not installed).
 
 The fixture suite runs vpv_fixture_test once per PF type (the first igb PF,
 then the nvme SR-IOV PF): it loads the vpv_pf fixture KO on the PF (which

@@ -67,9 +67,18 @@ directory.  qemu.conf there runs QEMU as root without a security driver,
 cgroups, namespaces, seccomp or virtlogd (the test VM has no systemd, udev
 or dbus); the domain is type 'qemu' (TCG: there is no /dev/kvm).  A failed
 test prints libvirtd's errors as comments, and libvirtd's and QEMU's logs
-are then copied to \$VPV_OUT/libvirt (if VPV_OUT is set).  In the lean test
-VM the whole takes about a minute: libvirtd starts in ~4 s, probes QEMU's
-capabilities in ~12 s, and a domain starts in ~8 s.
+are then copied to \$VPV_OUT/libvirt (if VPV_OUT is set).
+
+libvirt's nodedev driver (virsh nodedev-*) comes from the system if its
+package is installed, otherwise from VPV_LIBVIRT_NODEDEV: the root of an
+unpacked libvirt-daemon-driver-nodedev of the installed libvirt's version
+(scripts/setup.sh keeps one in its cache, because the package depends on
+udev through mdevctl, and virtme-ng starts udevd in every test VM when udev
+is installed).  libvirtd loads it through LIBVIRT_DRIVER_DIR; without
+mdevctl it logs that it cannot list mediated devices, which no test uses.
+
+In the lean test VM the whole takes one to two minutes: libvirtd starts in
+~4 s, probes QEMU's capabilities in ~12 s, and a domain starts in ~8 s.
 
 Whatever happens, VF is left as it was given: bound to vfio-pasid-vf
 (driver_override 'vfio-pasid-vf'), closed; the domain is destroyed and
@@ -97,10 +106,19 @@ echo "TAP version 13"
 for cmd in libvirtd virsh virt-admin qemu-system-x86_64 unshare; do
 	command -v "$cmd" >/dev/null || bail "$cmd is not installed (scripts/setup.sh installs it)"
 done
-for drv in qemu nodedev; do
-	[[ -f /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_$drv.so ]] ||
-		bail "libvirt's $drv driver is not installed (scripts/setup.sh installs it)"
-done
+# libvirt's drivers: QEMU's from the system, the nodedev driver from the
+# system or from VPV_LIBVIRT_NODEDEV (see the usage).
+drivers=/usr/lib/x86_64-linux-gnu/libvirt/connection-driver
+[[ -f $drivers/libvirt_driver_qemu.so ]] ||
+	bail "libvirt's qemu driver is not installed (scripts/setup.sh installs it)"
+nodedev_so=$drivers/libvirt_driver_nodedev.so
+if [[ ! -f $nodedev_so ]]; then
+	[[ -n ${VPV_LIBVIRT_NODEDEV:-} ]] ||
+		bail "libvirt's nodedev driver is not installed and VPV_LIBVIRT_NODEDEV is not set"
+	nodedev_so=$VPV_LIBVIRT_NODEDEV$drivers/libvirt_driver_nodedev.so
+	[[ -f $nodedev_so ]] ||
+		bail "no $nodedev_so (scripts/setup.sh unpacks it there)"
+fi
 [[ -e $sysfs/$VF/physfn ]] || bail "$VF is not an SR-IOV VF"
 [[ $(basename "$(readlink "$sysfs/$VF/driver" 2>/dev/null)") == "$DRIVER" ]] ||
 	bail "$VF is not bound to $DRIVER"
@@ -213,15 +231,20 @@ cleanup() {
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vpv-libvirt.XXXXXX")
 uri="qemu:///system?socket=$work/run/libvirt-sock"
-# virsh, bounded: a domain starts in about 10 s here.
-vsh() { timeout 120 virsh -q -c "$uri" "$@"; }
+# virsh, bounded: a domain starts in about 10 s here.  In a session of its
+# own, without a controlling terminal, so that it starts no polkit agent
+# (pkttyagent), whose complaint that polkit is not running would land in
+# the output of the command.
+vsh() { timeout 120 setsid -w virsh -q -c "$uri" "$@" </dev/null; }
 daemon_pid=
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # --- libvirt's configuration and daemon -------------------------------------
 
-mkdir -p "$work"/{etc/qemu,run,lib/qemu,cache/qemu,log/qemu}
+mkdir -p "$work"/{etc/qemu,run,lib/qemu,cache/qemu,log/qemu,drivers}
+# The drivers libvirtd loads (LIBVIRT_DRIVER_DIR): QEMU's and nodedev.
+ln -s "$drivers/libvirt_driver_qemu.so" "$nodedev_so" "$work/drivers/"
 # The daemon: no TCP, root's own socket without polkit (there is no dbus),
 # warnings and errors in its log; once it is up, debug logs of PCI device
 # handling too (util.pci, hypervisor: which driver libvirt picked, and why):
@@ -263,6 +286,7 @@ start_libvirtd() {
 		mount --bind "$w/lib" /var/lib/libvirt
 		mount --bind "$w/cache" /var/cache/libvirt
 		mount --bind "$w/log" /var/log/libvirt
+		export LIBVIRT_DRIVER_DIR="$w/drivers"
 		exec libvirtd --config "$w/libvirtd.conf" --pid-file "$w/libvirtd.pid"
 	' sh "$work" >"$work/libvirtd.out" 2>&1 &
 	daemon_pid=$!
@@ -283,8 +307,8 @@ start_libvirtd || {
 	sed 's/^/# libvirtd: /' "$work/libvirtd.out" | tail -n 20
 	bail "libvirtd did not come up"
 }
-out=$(virt-admin -c "libvirtd:///system?socket=$work/run/libvirt-admin-sock" \
-	daemon-log-filters "1:util.pci 1:hypervisor 3:*" 2>&1) || bail "virt-admin daemon-log-filters: $out"
+out=$(setsid -w virt-admin -c "libvirtd:///system?socket=$work/run/libvirt-admin-sock" \
+	daemon-log-filters "1:util.pci 1:hypervisor 3:*" 2>&1 </dev/null) || bail "virt-admin daemon-log-filters: $out"
 # QEMU's capabilities: libvirt probes the binary once (a QEMU with -machine
 # none and a QMP session), at the first call that needs them.
 t0=$(now)
