@@ -10,11 +10,12 @@ Usage: $(basename "$0") [--no-kernel | --only-lean] [--help]
 
 Installs, once, what building and testing vfio-pasid-vf needs:
   - Debian packages from bookworm (clang/lld/llvm 19, kernel build deps),
-    QEMU from bookworm-backports, and libvirt's daemon (QEMU and nodedev
-    drivers) and virsh from bookworm-backports (libvirt >= 10.0: variant-driver
+    QEMU from bookworm-backports, and libvirt's daemon (its QEMU driver) and
+    virsh from bookworm-backports (libvirt >= 10.0: variant-driver
     selection), their other dependencies from bookworm; libc6 is never
     upgraded, nor systemd taken from backports (checked before anything is
-    installed);
+    installed); libvirt's nodedev driver of the same version is unpacked
+    into the cache, not installed (its package would bring udev);
   - Debian's linux-source-7.3 and the rust-src that matches 'rustc --version',
     both 'Architecture: all' packages from trixie-backports, downloaded and
     unpacked into the cache (nothing of trixie is installed system-wide);
@@ -157,8 +158,15 @@ else
 	did_work=1
 	log "unpacking libvirt-daemon-driver-nodedev $nodedev_ver into $nodedev_dir"
 	rm -rf "$nodedev_dir.tmp" && mkdir -p "$nodedev_dir.tmp"
-	(cd "$nodedev_dir.tmp" && apt-get -q download "libvirt-daemon-driver-nodedev=$nodedev_ver" >/dev/null) ||
-		die "apt-get download libvirt-daemon-driver-nodedev=$nodedev_ver failed (is bookworm-backports in apt's lists?)"
+	nodedev_download() {
+		(cd "$nodedev_dir.tmp" && apt-get -q -o APT::Sandbox::User=root \
+			download "libvirt-daemon-driver-nodedev=$nodedev_ver" >/dev/null)
+	}
+	if ! nodedev_download; then
+		log "apt-get update (apt's lists do not have it)"
+		$SUDO apt-get -q update >/dev/null
+		nodedev_download || die "apt-get download libvirt-daemon-driver-nodedev=$nodedev_ver failed"
+	fi
 	dpkg -x "$nodedev_dir.tmp"/libvirt-daemon-driver-nodedev_*.deb "$nodedev_dir.tmp"
 	rm "$nodedev_dir.tmp"/*.deb
 	echo "$nodedev_ver" >"$nodedev_dir.tmp/VERSION"
