@@ -22,6 +22,10 @@ directory under build/vm/) is writable and holds:
   output     what COMMAND printed (also printed here at the end)
   console    the VM console (boot messages included)
   status     the exit status of COMMAND
+  monitor.sock  QEMU's HMP monitor while the VM runs (for a VM that stalls:
+             'sendkey alt-sysrq-9', then 'sendkey alt-sysrq-w', lists the
+             blocked tasks on the console; a task blocked for 60 s is
+             reported there by itself)
 COMMAND runs as root in the guest with VPV_OUT=DIR in its environment.
 
 Exit status: COMMAND's, or 1 if dmesg shows a WARN, BUG, Oops, KASAN,
@@ -88,6 +92,21 @@ echo \$? > '$out/status'
 dmesg > '$out/dmesg'
 EOF
 
+# vng returns 255 for any VM that ends before the command, and drops QEMU's
+# own exit status: a wrapper keeps it (qemu-status), so that a guest that
+# reset (QEMU exits 0 with -no-reboot) and a QEMU that crashed (128 + the
+# signal) can be told apart.
+qemu_bin=$(command -v qemu-system-x86_64) || die "no qemu-system-x86_64 (scripts/setup.sh installs it)"
+cat >"$out/qemu.sh" <<EOF
+#!/bin/bash
+[[ \$1 != --version ]] || exec '$qemu_bin' "\$@"
+'$qemu_bin' "\$@"
+rc=\$?
+echo \$rc > '$out/qemu-status'
+exit \$rc
+EOF
+chmod +x "$out/qemu.sh"
+
 QEMU_DEVICES="-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on,x-scalable-mode=on,x-pasid-mode=on -device pcie-root-port,id=rp1,chassis=1,slot=1 -device igb,bus=rp1 -device pcie-root-port,id=rp2,chassis=2,slot=2 -device igb,bus=rp2 -device pci-testdev -device pcie-root-port,id=rp3,chassis=3,slot=3 -device nvme-subsys,id=vpvsubsys0,nqn=vpv-nvme-subsys -device nvme,serial=vpvnvme0,subsys=vpvsubsys0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,max_ioqpairs=6,msix_qsize=4,bus=rp3"
 
 # panic=10: a panic waits 10 s before the reboot that ends the VM, so that
@@ -107,13 +126,34 @@ mem=2G
 boot() {
 	log "booting the $flavour kernel ($(basename "$(readlink -f "$kbuild")")), output in $out"
 	set +e
-	timeout --foreground 20m vng --run "$image" $accel --disable-microvm --cpus 2 --memory "$mem" \
+	rm -f "$out/qemu-status"
+	timeout --foreground 20m vng --run "$image" --qemu "$out/qemu.sh" $accel --disable-microvm \
+		--cpus 2 --memory "$mem" \
 		--rwdir "$out" --verbose \
 		--append="intel_iommu=on,sm_on iommu.strict=1 panic_on_warn=0 loglevel=6 nohz=off panic=10 no5lvl" \
-		--qemu-opts="$QEMU_DEVICES" \
+		--qemu-opts="$QEMU_DEVICES -monitor unix:$out/monitor.sock,server=on,wait=off" \
 		--exec "bash $out/guest.sh" >"$out/console" 2>&1
 	vng_rc=$?
 	set -e
+	# timeout ends vng, not the QEMU it started: end that QEMU too.
+	local qemu
+	qemu=$(pgrep -f -- "$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"path=$out,")" || true)
+	if [[ -n $qemu ]]; then
+		log "vng exit $vng_rc with its QEMU (pid $qemu) still running: killing it"
+		kill -KILL $qemu 2>/dev/null || true
+	fi
+	rm -f "$out/monitor.sock"
+	vm_end="vng exit $vng_rc"
+	[[ $vng_rc -ne 124 ]] || vm_end="timed out after 20 min"
+	if [[ -f $out/qemu-status ]]; then
+		local q
+		q=$(<"$out/qemu-status")
+		if [[ $q -gt 128 ]]; then
+			vm_end+=", QEMU killed by signal $((q - 128))"
+		else
+			vm_end+=", QEMU exit $q"
+		fi
+	fi
 }
 
 boot
@@ -122,13 +162,13 @@ if [[ ! -f $out/status ]]; then
 	# kernel message (seen twice in the emulation suite on the nvme PF; see
 	# the issue notes).  That is the VM, not a test result: retry once, loudly.
 	mv "$out/console" "$out/console.1"
-	log "WARNING: the VM ended without finishing the command (vng exit $vng_rc; console.1 kept); retrying once"
+	log "WARNING: the VM ended without finishing the command ($vm_end; console.1 kept); retrying once"
 	rm -f "$out/output"
 	boot
 fi
 if [[ ! -f $out/status ]]; then
 	tail -n 40 "$out/console" >&2
-	die "the VM did not finish the command (vng exit $vng_rc); console: $out/console"
+	die "the VM did not finish the command ($vm_end); console: $out/console"
 fi
 status=$(cat "$out/status")
 cat "$out/output"
