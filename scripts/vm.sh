@@ -72,6 +72,7 @@ printf '%q ' "$@" >"$out/cmd"
 # its pid alive, waits 15 s for it to die and then fails to stop the domain.
 # COMMAND runs under this reaper (PR_SET_CHILD_SUBREAPER: orphans of COMMAND
 # are reparented to it), which waits for any child until COMMAND ends.
+# syscall 157 is prctl on x86_64 (the only guest here), 36 PR_SET_CHILD_SUBREAPER.
 cat >"$out/reaper.pl" <<'EOF'
 syscall(157, 36, 1, 0, 0, 0) == 0 or die "prctl(PR_SET_CHILD_SUBREAPER): $!\n";
 defined(my $pid = fork) or die "fork: $!\n";

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 
 #include <linux/pci_regs.h>
 
