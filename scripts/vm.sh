@@ -8,7 +8,7 @@ set -euo pipefail
 
 usage() {
 	cat <<EOF
-Usage: $(basename "$0") [--flavour lean|debug] [--out DIR] [--kvm] -- COMMAND...
+Usage: $(basename "$0") [--flavour lean|debug] [--out DIR] [--timeout MIN] [--kvm] -- COMMAND...
 
 Boots \$VPV_CACHE/kbuild/current-<flavour> (default: lean) in QEMU q35 with:
   intel-iommu (scalable mode, PASID), a pcie-root-port with an igb PF
@@ -30,8 +30,15 @@ COMMAND runs as root in the guest with VPV_OUT=DIR in its environment.
 
 Exit status: COMMAND's, or 1 if dmesg shows a WARN, BUG, Oops, KASAN,
 lockdep or kmemleak report (listed on stderr), or 1 if the VM died.  A VM
-that ends without finishing COMMAND is booted once more, with a warning
-(the first console is kept as console.1); a failing COMMAND is not retried.
+that ends without finishing COMMAND fails the run, with one exception: the
+host QEMU's known TCG abort (QEMU killed by signal 6 after "iotlb_to_section:
+Assertion ... sections_nb' failed", QEMU issue 1921, seen in the emulation
+suite's nvme pass), a QEMU bug and not a test result, boots the VM once more
+with a warning; the first console is kept as console.1 and the file retried
+names the cause (scripts/test.sh counts and prints retries).  A failing
+COMMAND is never retried.
+--timeout: the VM is stopped (and the run fails) after MIN minutes
+(default 20; the long mode of scripts/reliability.sh needs more).
 --kvm uses hardware virtualisation; it does not work on the CI machines.
 EOF
 }
@@ -41,11 +48,14 @@ source "$(dirname "$0")/lib.sh"
 
 flavour=lean
 out=
+timeout_min=20
 accel=--disable-kvm
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--flavour) flavour=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
+	--timeout) timeout_min=$2; shift 2
+		[[ $timeout_min =~ ^[1-9][0-9]*$ ]] || die "--timeout: minutes, a positive integer" ;;
 	--kvm) accel=; shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
@@ -128,7 +138,7 @@ boot() {
 	log "booting the $flavour kernel ($(basename "$(readlink -f "$kbuild")")), output in $out"
 	set +e
 	rm -f "$out/qemu-status"
-	timeout --foreground 20m vng --run "$image" --qemu "$out/qemu.sh" $accel --disable-microvm \
+	timeout --foreground "${timeout_min}m" vng --run "$image" --qemu "$out/qemu.sh" $accel --disable-microvm \
 		--cpus 2 --memory "$mem" \
 		--rwdir "$out" --verbose \
 		--append="intel_iommu=on,sm_on iommu.strict=1 panic_on_warn=0 loglevel=6 nohz=off panic=10 no5lvl" \
@@ -145,7 +155,7 @@ boot() {
 	fi
 	rm -f "$out/monitor.sock"
 	vm_end="vng exit $vng_rc"
-	[[ $vng_rc -ne 124 ]] || vm_end="timed out after 20 min"
+	[[ $vng_rc -ne 124 ]] || vm_end="timed out after $timeout_min min"
 	if [[ -f $out/qemu-status ]]; then
 		local q
 		q=$(<"$out/qemu-status")
@@ -157,15 +167,26 @@ boot() {
 	fi
 }
 
+# The host QEMU's own abort under TCG, the cause of every VM death seen so
+# far (3, each in the emulation suite's nvme pass, right after the nvme PF's
+# driver was unbound with SR-IOV left enabled): Debian's 10.0.2 fails
+# "iotlb_to_section: Assertion `section_index < d->map.sections_nb'" and
+# aborts.  QEMU issue 1921 (gitlab.com/qemu-project/qemu/-/issues/1921)
+# reports the same assertion under TCG with -smp > 1, from io_writex(): a
+# vCPU's softmmu TLB entry names a memory section of an address-space
+# dispatch that another thread has replaced.  Evidence and tally: README,
+# "Known QEMU limits".
+known_qemu_abort() {
+	[[ -f $out/qemu-status && $(<"$out/qemu-status") -eq 134 ]] &&
+		grep -q "iotlb_to_section: Assertion .section_index < d->map.sections_nb' failed" "$out/console"
+}
+
+rm -f "$out/retried"
 boot
-if [[ ! -f $out/status ]]; then
-	# The VM ended without running the command to its end.  The one cause
-	# seen so far (three times, in the emulation suite's nvme pass) is the
-	# host's QEMU 10.0.2 aborting under TCG ("iotlb_to_section: Assertion
-	# `section_index < d->map.sections_nb' failed", QEMU killed by signal
-	# 6).  That is the VM, not a test result: retry once, loudly.
+if [[ ! -f $out/status ]] && known_qemu_abort; then
 	mv "$out/console" "$out/console.1"
-	log "WARNING: the VM ended without finishing the command ($vm_end; console.1 kept); retrying once"
+	echo "QEMU issue 1921: $vm_end; iotlb_to_section assertion (console.1)" >"$out/retried"
+	log "WARNING: the host QEMU aborted (known TCG bug, QEMU issue 1921: $vm_end; console.1 kept); retrying once"
 	rm -f "$out/output"
 	boot
 fi
