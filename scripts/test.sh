@@ -188,6 +188,10 @@ run_suites() { # flavour suite...
 		total_skip=$((total_skip + BASH_REMATCH[3]))
 		# Every skip, with its reason, so that the summary shows what did not run.
 		grep -E '^#? *ok [0-9]+ .*# SKIP' "$tap" | sed "s/^/[$flavour $suite] /" >>"$results/skips.txt" || true
+		# A VM booted twice for the host QEMU's known abort (scripts/vm.sh).
+		if [[ -f $results/$flavour-$suite/retried ]]; then
+			echo "[$flavour $suite] $(<"$results/$flavour-$suite/retried")" >>"$results/retries.txt"
+		fi
 	done
 }
 
@@ -199,6 +203,12 @@ t_test=$(($(date +%s) - t1))
 echo
 echo "All tests passed: $total_pass passed, $total_fail failed, $total_skip skipped (each an expected skip, listed in $results/skips.txt):"
 [[ ! -s $results/skips.txt ]] || sed 's/^/  /' "$results/skips.txt"
+if [[ -s $results/retries.txt ]]; then
+	echo "VMs booted a second time after the host QEMU's known TCG abort (scripts/vm.sh --help): $(wc -l <"$results/retries.txt")"
+	sed 's/^/  /' "$results/retries.txt"
+else
+	echo "VMs booted a second time: none"
+fi
 if [[ $cold -eq 1 ]]; then
 	echo "Cold setup (toolchain + kernels): $((t_setup / 60)) min $((t_setup % 60)) s"
 else
