@@ -113,35 +113,6 @@ static const char *vf_log(void)
 	return name;
 }
 
-/* Clears the fixture's log of config writes that reached @fn ("pf" or "vfN"). */
-static int fixture_clear_writes(const char *fn)
-{
-	char file[32];
-
-	snprintf(file, sizeof(file), "writes/%s", fn);
-	return fixture_write(file, "clear");
-}
-
-/* Number of logged config writes to @fn ("pf" or "vfN") that touch [start, end). */
-static int fixture_writes_in(const char *fn, unsigned int start, unsigned int end)
-{
-	unsigned int off, size, val;
-	char path[128], line[128];
-	int n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), VPV_FIXTURE_DEBUGFS "/writes/%s", fn);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%x %u %x", &off, &size, &val) == 3 && off < end &&
-		    off + size > start)
-			n++;
-	fclose(f);
-	return n;
-}
-
 /* The fixture's layout file, NUL-terminated. */
 static int fixture_layout(char *buf, size_t len)
 {
@@ -626,14 +597,14 @@ TEST_F(emul, pri_status_rf_and_uprgi_ignore_writes_of_1_which_reach_neither_vf_n
 	ASSERT_EQ(0, pf_pri_event(self, "rf uprgi")) TH_LOG("fixture pri_event rf uprgi");
 	EXPECT_EQ(0, cfg_read(self->dev, PRI(self, PCI_PRI_STATUS), 2) & PRI_EVENT_BITS)
 		TH_LOG("PCI_PRI_STATUS_RF/PCI_PRI_STATUS_UPRGI before the write");
-	ASSERT_EQ(0, fixture_clear_writes(vf_log()));
-	ASSERT_EQ(0, fixture_clear_writes("pf"));
+	ASSERT_EQ(0, vpv_fixture_clear_writes(vf_log()));
+	ASSERT_EQ(0, vpv_fixture_clear_writes("pf"));
 	CFG_WRITE(self->dev, PRI(self, PCI_PRI_STATUS), 2, PRI_EVENT_BITS);
 	EXPECT_EQ(0, cfg_read(self->dev, PRI(self, PCI_PRI_STATUS), 2) & PRI_EVENT_BITS)
 		TH_LOG("PCI_PRI_STATUS_RF/PCI_PRI_STATUS_UPRGI after writing 1 to them");
-	EXPECT_EQ(0, fixture_writes_in(vf_log(), self->pri, self->pri + PCI_EXT_CAP_PRI_SIZEOF))
+	EXPECT_EQ(0, vpv_fixture_writes_in(vf_log(), self->pri, self->pri + PCI_EXT_CAP_PRI_SIZEOF))
 		TH_LOG("the write to PCI_PRI_STATUS reached the VF");
-	EXPECT_EQ(0, fixture_writes_in("pf", self->pf_pri, self->pf_pri + PCI_EXT_CAP_PRI_SIZEOF))
+	EXPECT_EQ(0, vpv_fixture_writes_in("pf", self->pf_pri, self->pf_pri + PCI_EXT_CAP_PRI_SIZEOF))
 		TH_LOG("the write to PCI_PRI_STATUS reached the PF's PRI capability");
 	ASSERT_EQ(0, pf_pri_status(self->pf_pri, &pf_status));
 	EXPECT_EQ(PRI_EVENT_BITS, pf_status & PRI_EVENT_BITS)
@@ -707,13 +678,13 @@ TEST_F(emul, writes_inside_emulated_ranges_never_reach_the_vf)
 	unsigned int lens[2] = { PCI_EXT_CAP_PASID_SIZEOF, PCI_EXT_CAP_PRI_SIZEOF };
 	unsigned int i, off, size;
 
-	ASSERT_EQ(0, fixture_clear_writes(vf_log()));
+	ASSERT_EQ(0, vpv_fixture_clear_writes(vf_log()));
 	for (i = 0; i < 2; i++)
 		for (size = 1; size <= 8; size *= 2)
 			for (off = caps[i]; off + size <= caps[i] + lens[i]; off++)
 				CFG_WRITE(self->dev, off, size, 0);
 	for (i = 0; i < 2; i++) {
-		EXPECT_EQ(0, fixture_writes_in(vf_log(), caps[i], caps[i] + lens[i]))
+		EXPECT_EQ(0, vpv_fixture_writes_in(vf_log(), caps[i], caps[i] + lens[i]))
 			TH_LOG("a write to the emulated capability at %#x reached the VF", caps[i]);
 	}
 }
@@ -746,7 +717,7 @@ TEST_F(emul, a_write_straddling_emulated_and_real_bytes_splits)
 	struct range emu;
 
 	ASSERT_EQ(0, vf_raw(raw));
-	ASSERT_EQ(0, fixture_clear_writes(vf_log()));
+	ASSERT_EQ(0, vpv_fixture_clear_writes(vf_log()));
 	if (free_real_dword(self, raw, self->pri + PCI_EXT_CAP_PRI_SIZEOF)) {
 		/* PCI_PRI_ALLOC_REQ, then the dword after PRI. */
 		real = self->pri + PCI_EXT_CAP_PRI_SIZEOF;
@@ -784,9 +755,9 @@ TEST_F(emul, a_write_straddling_emulated_and_real_bytes_splits)
 		SKIP(return, "no free real dword next to PRI at %#x or PASID at %#x",
 		     self->pri, self->pasid);
 	}
-	EXPECT_EQ(0, fixture_writes_in(vf_log(), emu.start, emu.end))
+	EXPECT_EQ(0, vpv_fixture_writes_in(vf_log(), emu.start, emu.end))
 		TH_LOG("the emulated half at %#x..%#x reached the VF", emu.start, emu.end);
-	EXPECT_EQ(1, fixture_writes_in(vf_log(), real, real + 4))
+	EXPECT_EQ(1, vpv_fixture_writes_in(vf_log(), real, real + 4))
 		TH_LOG("the real half at %#x did not reach the VF", real);
 }
 

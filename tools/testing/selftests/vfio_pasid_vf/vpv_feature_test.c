@@ -78,33 +78,10 @@ static int vf_index;
 
 /* --- the ioctl --- */
 
-/*
- * VFIO_DEVICE_FEATURE with @flags and the @len bytes at @payload (copied back
- * after the call), argsz the header plus @len.  0 or -errno.
- */
-static int feature(int fd, uint32_t flags, void *payload, size_t len)
-{
-	size_t argsz = sizeof(struct vfio_device_feature) + len;
-	struct vfio_device_feature *f = calloc(1, argsz);
-	int ret;
-
-	if (!f)
-		return -ENOMEM;
-	f->argsz = argsz;
-	f->flags = flags;
-	if (len)
-		memcpy(f->data, payload, len);
-	ret = ioctl(fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0;
-	if (len)
-		memcpy(payload, f->data, len);
-	free(f);
-	return ret;
-}
-
 static int get(int fd, struct vfio_device_feature_pasid_vf *info)
 {
 	memset(info, 0, sizeof(*info));
-	return feature(fd, GET, info, sizeof(*info));
+	return vpv_feature(fd, GET, info, sizeof(*info));
 }
 
 static int set(int fd, uint32_t flags, uint16_t pasid, uint16_t pri)
@@ -113,7 +90,7 @@ static int set(int fd, uint32_t flags, uint16_t pasid, uint16_t pri)
 		.flags = flags, .pasid_offset = pasid, .pri_offset = pri,
 	};
 
-	return feature(fd, SET, &s, sizeof(s));
+	return vpv_feature(fd, SET, &s, sizeof(s));
 }
 
 static int set_offsets(int fd, uint16_t pasid, uint16_t pri)
@@ -391,9 +368,9 @@ TEST_F(feature, probe_with_get_set_or_both_returns_0_and_touches_no_payload)
 
 	memset(want, 0xa5, sizeof(want));
 	for (i = 0; i < ARRAY_SIZE(flags); i++) {
-		EXPECT_EQ(0, feature(self->dev->fd, flags[i], NULL, 0)) TH_LOG("flags %#x", flags[i]);
+		EXPECT_EQ(0, vpv_feature(self->dev->fd, flags[i], NULL, 0)) TH_LOG("flags %#x", flags[i]);
 		memcpy(buf, want, sizeof(buf));
-		EXPECT_EQ(0, feature(self->dev->fd, flags[i], buf, sizeof(buf)))
+		EXPECT_EQ(0, vpv_feature(self->dev->fd, flags[i], buf, sizeof(buf)))
 			TH_LOG("flags %#x, 32-byte payload", flags[i]);
 		EXPECT_EQ(0, memcmp(buf, want, sizeof(buf))) TH_LOG("flags %#x wrote", flags[i]);
 	}
@@ -409,10 +386,10 @@ TEST_F(feature, unknown_flag_bits_are_einval)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(bits); i++) {
-		EXPECT_EQ(-EINVAL, feature(self->dev->fd, PROBE | bits[i], NULL, 0))
+		EXPECT_EQ(-EINVAL, vpv_feature(self->dev->fd, PROBE | bits[i], NULL, 0))
 			TH_LOG("PROBE | %#x", bits[i]);
 		memset(buf, 0, sizeof(buf));
-		EXPECT_EQ(-EINVAL, feature(self->dev->fd, GET | bits[i], buf, sizeof(buf)))
+		EXPECT_EQ(-EINVAL, vpv_feature(self->dev->fd, GET | bits[i], buf, sizeof(buf)))
 			TH_LOG("GET | %#x", bits[i]);
 	}
 }
@@ -422,9 +399,9 @@ TEST_F(feature, get_with_set_or_neither_without_probe_is_einval)
 {
 	uint8_t buf[INFO_SIZE] = { 0 };
 
-	EXPECT_EQ(-EINVAL, feature(self->dev->fd, GET | SET, buf, sizeof(buf)));
-	EXPECT_EQ(-EINVAL, feature(self->dev->fd, FEAT, buf, sizeof(buf)));
-	EXPECT_EQ(-EINVAL, feature(self->dev->fd, FEAT, NULL, 0));
+	EXPECT_EQ(-EINVAL, vpv_feature(self->dev->fd, GET | SET, buf, sizeof(buf)));
+	EXPECT_EQ(-EINVAL, vpv_feature(self->dev->fd, FEAT, buf, sizeof(buf)));
+	EXPECT_EQ(-EINVAL, vpv_feature(self->dev->fd, FEAT, NULL, 0));
 }
 
 /* An argsz shorter than struct vfio_device_feature: -EINVAL. */
@@ -482,7 +459,7 @@ TEST_F(feature, get_and_set_with_an_unmapped_payload_are_efault)
 	*f = (struct vfio_device_feature){ .argsz = sizeof(*f) + SET_SIZE, .flags = SET };
 	EXPECT_EQ(-EFAULT, ioctl(self->dev->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0) TH_LOG("SET");
 	ASSERT_EQ(0, munmap(map, sysconf(_SC_PAGESIZE)));
-	ASSERT_EQ(0, feature(self->dev->fd, GET, &info, sizeof(info)));
+	ASSERT_EQ(0, vpv_feature(self->dev->fd, GET, &info, sizeof(info)));
 	EXPECT_EQ(0, memcmp(&info, &self->info, sizeof(info))) TH_LOG("GET after the faults");
 }
 
@@ -507,8 +484,150 @@ TEST_F(feature, a_huge_argsz_gets_32_bytes_and_sets_nothing)
 	memcpy(f->data, &s, sizeof(s));
 	EXPECT_EQ(-E2BIG, ioctl(self->dev->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0) TH_LOG("SET");
 	ASSERT_EQ(0, munmap(map, sysconf(_SC_PAGESIZE)));
-	ASSERT_EQ(0, feature(self->dev->fd, GET, &info, sizeof(info)));
+	ASSERT_EQ(0, vpv_feature(self->dev->fd, GET, &info, sizeof(info)));
 	EXPECT_EQ(0, info.flags & VFIO_PASID_VF_HIDDEN) TH_LOG("the refused SET hid the capabilities");
+}
+
+/*
+ * The whole matrix: every combination of PROBE, GET and SET, for this feature
+ * and for one nobody serves (0xf051), with no, one low and one high unknown
+ * flag bit, for argsz around every limit (the header, each payload's first
+ * version, SET's 4096-byte limit, 4 GiB), with the payload in memory and
+ * running into an unmapped page.  The answer each must get, from the rules of
+ * the VFIO core (vfio_ioctl_device_feature(), vfio_check_feature()) and of
+ * <linux/vfio_pasid_vf.h>, in the order they apply:
+ *   argsz below the 8-byte header, an unknown flag, GET with SET without
+ *   PROBE: -EINVAL (the core); another feature: -ENOTTY (vfio-pci);
+ *   PROBE: 0, payload untouched; neither GET nor SET: -EINVAL;
+ *   a payload shorter than the operation's first version (GET 32, SET 12
+ *   bytes): -EINVAL;
+ *   SET over 4096 bytes: -E2BIG (the unmapped payload: -E2BIG or -EFAULT,
+ *   whichever the driver checks first);
+ *   a payload the kernel cannot reach: -EFAULT;
+ *   GET: 0, its 32 bytes written, not a byte more; SET of the offsets the
+ *   capabilities are at: 0.
+ * No call may change what GET reports or write a byte where it must not.
+ */
+enum payload_kind { PAYLOAD_MAPPED, PAYLOAD_UNMAPPED };
+
+static int matrix_expect(uint32_t flags, uint32_t argsz, enum payload_kind kind, int *alt)
+{
+	const uint32_t known = VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_GET |
+			       VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PROBE;
+	bool probe = flags & VFIO_DEVICE_FEATURE_PROBE, get = flags & VFIO_DEVICE_FEATURE_GET;
+	bool set = flags & VFIO_DEVICE_FEATURE_SET;
+	size_t len = argsz - sizeof(struct vfio_device_feature);
+
+	*alt = 1;	/* no second answer */
+	if (argsz < sizeof(struct vfio_device_feature) || (flags & ~known) ||
+	    (!probe && get && set))
+		return -EINVAL;
+	if ((flags & VFIO_DEVICE_FEATURE_MASK) != FEAT)
+		return -ENOTTY;
+	if (probe)
+		return 0;
+	if (!get && !set)
+		return -EINVAL;
+	if (len < (set ? SET_SIZE : INFO_SIZE))
+		return -EINVAL;
+	if (set && len > SET_MAX) {
+		if (kind == PAYLOAD_UNMAPPED)
+			*alt = -EFAULT;
+		return -E2BIG;
+	}
+	return kind == PAYLOAD_UNMAPPED ? -EFAULT : 0;
+}
+
+TEST_F(feature, every_flags_and_argsz_combination_gets_the_documented_answer)
+{
+	static const uint32_t ops[] = {
+		0, VFIO_DEVICE_FEATURE_PROBE, VFIO_DEVICE_FEATURE_GET, VFIO_DEVICE_FEATURE_SET,
+		VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET,
+		VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET,
+		VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET,
+		VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET,
+	};
+	static const uint32_t features[] = { FEAT, 0xf051 };
+	static const uint32_t unknown[] = { 0, 1u << 19, 1u << 31 };
+	const uint32_t hdr = sizeof(struct vfio_device_feature);
+	const uint32_t argszs[] = {
+		0, 1, hdr - 1, hdr, hdr + 1, hdr + SET_SIZE - 1, hdr + SET_SIZE, hdr + SET_SIZE + 1,
+		hdr + INFO_SIZE - 1, hdr + INFO_SIZE, hdr + INFO_SIZE + 1, hdr + SET_MAX,
+		hdr + SET_MAX + 1, 1u << 20, UINT32_MAX,
+	};
+	/* Room for the longest payload SET reads: SET_MAX bytes, then a marker. */
+	const size_t room = hdr + SET_MAX + 64;
+	struct vfio_device_feature_pasid_vf_set cur = {
+		.flags = VFIO_PASID_VF_SET_OFFSETS, .pasid_offset = self->pasid,
+		.pri_offset = self->pri,
+	};
+	struct vfio_device_feature_pasid_vf info;
+	unsigned int calls = 0, wrong = 0, i, j, k, l, kind;
+	uint8_t *buf = malloc(room), *want = malloc(room);
+	long page = sysconf(_SC_PAGESIZE);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, want);
+	for (i = 0; i < ARRAY_SIZE(ops); i++)
+	for (j = 0; j < ARRAY_SIZE(features); j++)
+	for (k = 0; k < ARRAY_SIZE(unknown); k++)
+	for (l = 0; l < ARRAY_SIZE(argszs); l++)
+	for (kind = PAYLOAD_MAPPED; kind <= PAYLOAD_UNMAPPED; kind++) {
+		uint32_t flags = ops[i] | features[j] | unknown[k], argsz = argszs[l];
+		struct vfio_device_feature *f;
+		int want_ret, alt, ret;
+		void *map = NULL;
+
+		if (kind == PAYLOAD_MAPPED) {
+			/* The current offsets, then a pattern that no answer writes. */
+			f = (void *)buf;
+			memset(buf, 0xa5, room);
+			memcpy(f->data, &cur, sizeof(cur));
+			memset(f->data + sizeof(cur), 0, SET_MAX - sizeof(cur));
+		} else {
+			/* The header on a page's last 8 bytes, the payload unmapped. */
+			f = header_before_a_hole(0, &map);
+			ASSERT_NE(NULL, f);
+		}
+		f->argsz = argsz;
+		f->flags = flags;
+		if (kind == PAYLOAD_MAPPED)
+			memcpy(want, buf, room);
+		want_ret = matrix_expect(flags, argsz, kind, &alt);
+		ret = ioctl(self->dev->fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0;
+		calls++;
+		if (ret != want_ret && ret != alt) {
+			if (wrong++ < 10)
+				TH_LOG("flags %#x argsz %#x, payload %s: %d, want %d",
+				       flags, argsz, kind == PAYLOAD_MAPPED ? "mapped" : "unmapped",
+				       ret, want_ret);
+		} else if (kind == PAYLOAD_MAPPED) {
+			/* GET wrote exactly its 32 bytes; nothing else wrote a byte. */
+			bool got = !ret && (flags & VFIO_DEVICE_FEATURE_GET) &&
+				   !(flags & VFIO_DEVICE_FEATURE_PROBE);
+			size_t from = got ? hdr + INFO_SIZE : 0;
+
+			if (got && memcmp(f->data, &self->info, INFO_SIZE)) {
+				if (wrong++ < 10)
+					TH_LOG("flags %#x argsz %#x: GET's payload differs from the first GET",
+					       flags, argsz);
+			} else if (memcmp(buf + from, want + from, room - from)) {
+				if (wrong++ < 10)
+					TH_LOG("flags %#x argsz %#x (%d): the kernel wrote the argument past byte %zu",
+					       flags, argsz, ret, from);
+			}
+		}
+		if (map)
+			ASSERT_EQ(0, munmap(map, page));
+	}
+	free(buf);
+	free(want);
+	EXPECT_EQ(0, wrong) TH_LOG("%u of %u combinations got another answer", wrong, calls);
+	EXPECT_EQ(ARRAY_SIZE(ops) * ARRAY_SIZE(features) * ARRAY_SIZE(unknown) *
+		  ARRAY_SIZE(argszs) * 2, calls);
+	/* Nothing moved, nothing was hidden. */
+	ASSERT_EQ(0, get(self->dev->fd, &info));
+	EXPECT_EQ(0, memcmp(&info, &self->info, sizeof(info))) TH_LOG("GET after the matrix");
 }
 
 /* GET */
@@ -583,7 +702,7 @@ TEST_F(feature, get_with_a_payload_shorter_than_32_bytes_is_einval)
 	memset(want, 0xa5, sizeof(want));
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
 		memcpy(buf, want, sizeof(buf));
-		EXPECT_EQ(-EINVAL, feature(self->dev->fd, GET, buf, lens[i]))
+		EXPECT_EQ(-EINVAL, vpv_feature(self->dev->fd, GET, buf, lens[i]))
 			TH_LOG("%zu-byte payload", lens[i]);
 		EXPECT_EQ(0, memcmp(buf, want, sizeof(buf))) TH_LOG("%zu-byte payload", lens[i]);
 	}
@@ -603,7 +722,7 @@ TEST_F(feature, get_with_a_longer_payload_writes_32_bytes_and_says_so)
 
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
 		memset(buf, 0xa5, sizeof(buf));
-		ASSERT_EQ(0, feature(self->dev->fd, GET, buf, lens[i])) TH_LOG("%zu bytes", lens[i]);
+		ASSERT_EQ(0, vpv_feature(self->dev->fd, GET, buf, lens[i])) TH_LOG("%zu bytes", lens[i]);
 		memcpy(&info, buf, sizeof(info));
 		EXPECT_EQ(INFO_SIZE, info.size);
 		EXPECT_EQ(0, memcmp(&info, &self->info, sizeof(info)))
@@ -622,7 +741,7 @@ TEST_F(feature, set_with_a_payload_shorter_than_12_bytes_is_einval)
 	size_t len;
 
 	for (len = 0; len < sizeof(s); len++)
-		EXPECT_EQ(-EINVAL, feature(self->dev->fd, SET, &s, len)) TH_LOG("%zu bytes", len);
+		EXPECT_EQ(-EINVAL, vpv_feature(self->dev->fd, SET, &s, len)) TH_LOG("%zu bytes", len);
 	/* Nothing was hidden. */
 	ASSERT_EQ(0, get(self->dev->fd, &self->info));
 	EXPECT_EQ(0, self->info.flags & VFIO_PASID_VF_HIDDEN);
@@ -636,8 +755,8 @@ TEST_F(feature, set_with_a_payload_over_4096_bytes_is_e2big)
 
 	memset(buf, 0, sizeof(buf));
 	memcpy(buf, &s, sizeof(s));
-	EXPECT_EQ(-E2BIG, feature(self->dev->fd, SET, buf, SET_MAX + 1));
-	EXPECT_EQ(-E2BIG, feature(self->dev->fd, SET, buf, sizeof(buf)));
+	EXPECT_EQ(-E2BIG, vpv_feature(self->dev->fd, SET, buf, SET_MAX + 1));
+	EXPECT_EQ(-E2BIG, vpv_feature(self->dev->fd, SET, buf, sizeof(buf)));
 	ASSERT_EQ(0, get(self->dev->fd, &self->info));
 	EXPECT_EQ(0, self->info.flags & VFIO_PASID_VF_HIDDEN);
 }
@@ -657,9 +776,9 @@ TEST_F(feature, set_with_a_longer_payload_takes_zero_extra_bytes_and_refuses_oth
 		memset(buf, 0, sizeof(buf));
 		memcpy(buf, &s, sizeof(s));
 		buf[bad[i]] = 1;
-		EXPECT_EQ(-E2BIG, feature(self->dev->fd, SET, buf, bad[i] + 1))
+		EXPECT_EQ(-E2BIG, vpv_feature(self->dev->fd, SET, buf, bad[i] + 1))
 			TH_LOG("byte %zu of %zu non-zero", bad[i], bad[i] + 1);
-		EXPECT_EQ(-E2BIG, feature(self->dev->fd, SET, buf, SET_MAX))
+		EXPECT_EQ(-E2BIG, vpv_feature(self->dev->fd, SET, buf, SET_MAX))
 			TH_LOG("byte %zu of %d non-zero", bad[i], SET_MAX);
 	}
 	ASSERT_EQ(0, get(self->dev->fd, &self->info));
@@ -668,10 +787,10 @@ TEST_F(feature, set_with_a_longer_payload_takes_zero_extra_bytes_and_refuses_oth
 	/* Zeros past the 12 bytes, up to 4096: accepted, and it hid. */
 	memset(buf, 0, sizeof(buf));
 	memcpy(buf, &s, sizeof(s));
-	ASSERT_EQ(0, feature(self->dev->fd, SET, buf, SET_MAX));
+	ASSERT_EQ(0, vpv_feature(self->dev->fd, SET, buf, SET_MAX));
 	ASSERT_EQ(0, get(self->dev->fd, &self->info));
 	EXPECT_EQ(VFIO_PASID_VF_HIDDEN, self->info.flags & VFIO_PASID_VF_HIDDEN);
-	ASSERT_EQ(0, feature(self->dev->fd, SET, buf, sizeof(s) + 4));
+	ASSERT_EQ(0, vpv_feature(self->dev->fd, SET, buf, sizeof(s) + 4));
 }
 
 TEST_F(feature, set_with_nonzero_reserved_is_einval)
@@ -683,10 +802,10 @@ TEST_F(feature, set_with_nonzero_reserved_is_einval)
 	for (i = 0; i < ARRAY_SIZE(reserved); i++) {
 		s.reserved = reserved[i];
 		s.flags = VFIO_PASID_VF_SET_HIDE;
-		EXPECT_EQ(-EINVAL, feature(self->dev->fd, SET, &s, sizeof(s)))
+		EXPECT_EQ(-EINVAL, vpv_feature(self->dev->fd, SET, &s, sizeof(s)))
 			TH_LOG("HIDE, reserved %#x", reserved[i]);
 		s.flags = VFIO_PASID_VF_SET_OFFSETS;
-		EXPECT_EQ(-EINVAL, feature(self->dev->fd, SET, &s, sizeof(s)))
+		EXPECT_EQ(-EINVAL, vpv_feature(self->dev->fd, SET, &s, sizeof(s)))
 			TH_LOG("OFFSETS, reserved %#x", reserved[i]);
 	}
 	ASSERT_EQ(0, get(self->dev->fd, &self->info));
@@ -1296,17 +1415,17 @@ TEST_F(feature, vfio_pci_knows_no_such_feature_enotty)
 	self->rebind = true;
 	ASSERT_EQ(0, vpv_bind(vf_bdf, VFIO_PCI_DRIVER));
 	dev = vfio_pci_device_init(vf_bdf, self->iommu);
-	EXPECT_EQ(-ENOTTY, feature(dev->fd, PROBE | VFIO_DEVICE_FEATURE_GET, NULL, 0));
-	EXPECT_EQ(-ENOTTY, feature(dev->fd, PROBE | VFIO_DEVICE_FEATURE_SET, NULL, 0));
+	EXPECT_EQ(-ENOTTY, vpv_feature(dev->fd, PROBE | VFIO_DEVICE_FEATURE_GET, NULL, 0));
+	EXPECT_EQ(-ENOTTY, vpv_feature(dev->fd, PROBE | VFIO_DEVICE_FEATURE_SET, NULL, 0));
 	EXPECT_EQ(-ENOTTY, get(dev->fd, &info));
-	EXPECT_EQ(-ENOTTY, feature(dev->fd, SET, &s, sizeof(s)));
+	EXPECT_EQ(-ENOTTY, vpv_feature(dev->fd, SET, &s, sizeof(s)));
 	vfio_pci_device_cleanup(dev);
 	ASSERT_EQ(0, vpv_bind(vf_bdf, VPV_DRIVER));
 	self->rebind = false;
 
 	/* And back under vfio-pasid-vf, the feature is there again. */
 	open_vf(_metadata, self);
-	EXPECT_EQ(0, feature(self->dev->fd, PROBE | VFIO_DEVICE_FEATURE_GET, NULL, 0));
+	EXPECT_EQ(0, vpv_feature(self->dev->fd, PROBE | VFIO_DEVICE_FEATURE_GET, NULL, 0));
 }
 
 /* --- the legacy VFIO group path: GET on its device fd --- */
@@ -1348,7 +1467,7 @@ TEST_F(group, probe_and_get_work_on_a_group_device_fd)
 	struct vfio_device_feature_pasid_vf info;
 
 	ASSERT_NE(0, self->dev->group_fd) TH_LOG("not opened through a VFIO group");
-	EXPECT_EQ(0, feature(self->dev->fd, PROBE | VFIO_DEVICE_FEATURE_GET, NULL, 0));
+	EXPECT_EQ(0, vpv_feature(self->dev->fd, PROBE | VFIO_DEVICE_FEATURE_GET, NULL, 0));
 	ASSERT_EQ(0, get(self->dev->fd, &info));
 	check_pf_fields(_metadata, &info);
 	check_vf_fields(_metadata, self->dev, &info);

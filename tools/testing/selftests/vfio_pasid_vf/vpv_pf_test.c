@@ -91,32 +91,6 @@ static int fault_status(char *buf, size_t len)
 	return 0;
 }
 
-/* A new eventfd as the trigger of the VF's IRQ @index (VFIO_PCI_REQ/ERR_IRQ_INDEX); -errno. */
-static int irq_eventfd(struct vfio_pci_device *dev, unsigned int index)
-{
-	char buf[sizeof(struct vfio_irq_set) + sizeof(int)];
-	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
-	int fd = eventfd(0, EFD_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	*set = (struct vfio_irq_set) {
-		.argsz = sizeof(buf),
-		.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-		.index = index,
-		.start = 0,
-		.count = 1,
-	};
-	memcpy(set->data, &fd, sizeof(int));
-	if (ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, set)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 FIXTURE(pf) {
 	struct iommu *iommu;
 	struct vfio_pci_device *dev;
@@ -134,7 +108,7 @@ FIXTURE_SETUP(pf)
 	self->iommu = iommu_init(MODE_IOMMUFD);
 	self->dev = vfio_pci_device_init(vf_bdf, self->iommu);
 
-	self->req_fd = irq_eventfd(self->dev, VFIO_PCI_REQ_IRQ_INDEX);
+	self->req_fd = vpv_irq_eventfd(self->dev->fd, VFIO_PCI_REQ_IRQ_INDEX);
 	ASSERT_LE(0, self->req_fd) TH_LOG("VFIO_DEVICE_SET_IRQS VFIO_PCI_REQ_IRQ_INDEX: %s",
 					  strerror(-self->req_fd));
 }
@@ -464,7 +438,7 @@ FIXTURE_SETUP(pasid_off)
 	self->pasid = vpv_ecap_find(cfg, PCI_EXT_CAP_ID_PASID);
 	ASSERT_NE(0, self->pasid) TH_LOG("no PASID capability in the VF's chain through VFIO");
 
-	self->err_fd = irq_eventfd(self->dev, VFIO_PCI_ERR_IRQ_INDEX);
+	self->err_fd = vpv_irq_eventfd(self->dev->fd, VFIO_PCI_ERR_IRQ_INDEX);
 	ASSERT_LE(0, self->err_fd) TH_LOG("VFIO_DEVICE_SET_IRQS VFIO_PCI_ERR_IRQ_INDEX: %s",
 					  strerror(-self->err_fd));
 }
@@ -623,7 +597,7 @@ static int vf_open_pasid_enabled(struct __test_metadata *_metadata, struct vf_vi
 	ASSERT_EQ(0, vpv_vfio_cfg_rw(v->dev, true, v->pasid + PCI_PASID_CTRL, &ctrl, sizeof(ctrl)));
 	ASSERT_EQ(0, vpv_vfio_cfg_rw(v->dev, false, v->pasid + PCI_PASID_CTRL, &ctrl, sizeof(ctrl)));
 	ASSERT_EQ(PCI_PASID_CTRL_ENABLE, ctrl);
-	fd = irq_eventfd(v->dev, VFIO_PCI_ERR_IRQ_INDEX);
+	fd = vpv_irq_eventfd(v->dev->fd, VFIO_PCI_ERR_IRQ_INDEX);
 	ASSERT_LE(0, fd) TH_LOG("VFIO_DEVICE_SET_IRQS VFIO_PCI_ERR_IRQ_INDEX: %s", strerror(-fd));
 	return fd;
 }

@@ -37,7 +37,6 @@
 #include "kselftest_harness.h"
 #include "lib/vpv.h"
 
-#define FIXTURE_DEBUGFS "/sys/kernel/debug/vpv_pf"
 
 static const char *bdf_a, *bdf_b;
 static char pf_bdf[32];
@@ -179,34 +178,16 @@ static uint32_t le32(const uint8_t *p)
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static int fixture_log_clear(const char *who)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), FIXTURE_DEBUGFS "/writes/%s", who);
-	return vpv_file_write(path, "clear");
-}
-
 /* Number of writes in a fixture write log; the first one in @first. */
 static int fixture_log_count(const char *who, char *first, size_t len)
 {
-	char path[128], line[128];
-	unsigned int off, size, val;
-	int n = 0;
-	FILE *f;
+	unsigned long dropped;
+	struct vpv_write w;
+	int n = vpv_fixture_writes(who, &w, 1, &dropped);
 
-	snprintf(path, sizeof(path), FIXTURE_DEBUGFS "/writes/%s", who);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
 	first[0] = '\0';
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%x %u %x", &off, &size, &val) != 3)
-			continue;	/* "# dropped N" */
-		if (!n++)
-			snprintf(first, len, "%s", line);
-	}
-	fclose(f);
+	if (n > 0)
+		snprintf(first, len, "%x %u %x", w.off, w.size, w.val);
 	return n;
 }
 
@@ -409,7 +390,7 @@ TEST_F(tenants, a_pf_page_request_event_shows_in_neither_vfs_pri_status)
 			/* Each VF is read before the event too: an edge would show. */
 			expect_no_pri_flags(_metadata, &self->a, "clearing the PF's flags");
 			expect_no_pri_flags(_metadata, &self->b, "clearing the PF's flags");
-			ASSERT_EQ(0, vpv_file_write(FIXTURE_DEBUGFS "/pri_event", ev[i].event));
+			ASSERT_EQ(0, vpv_file_write(VPV_FIXTURE_DEBUGFS "/pri_event", ev[i].event));
 			ASSERT_EQ(0, pf_pri_status(self, &pf_status));
 			ASSERT_EQ(ev[i].bits, pf_status & (PCI_PRI_STATUS_RF | PCI_PRI_STATUS_UPRGI))
 				TH_LOG("the event did not reach the PF's PCI_PRI_STATUS: %#x", pf_status);
@@ -566,13 +547,13 @@ static void log_works(struct __test_metadata *_metadata, const char *bdf, const 
 	char first[128];
 	uint8_t v;
 
-	ASSERT_EQ(0, fixture_log_clear(log));
+	ASSERT_EQ(0, vpv_fixture_clear_writes(log));
 	ASSERT_EQ(0, vpv_cfg_read(bdf, PCI_CACHE_LINE_SIZE, &v, 1));
 	ASSERT_EQ(0, vpv_cfg_write(bdf, PCI_CACHE_LINE_SIZE, &v, 1));
 	ASSERT_EQ(1, fixture_log_count(log, first, sizeof(first)))
 		TH_LOG("a write to %s's PCI_CACHE_LINE_SIZE is not in writes/%s: is the index right?",
 		       bdf, log);
-	ASSERT_EQ(0, fixture_log_clear(log));
+	ASSERT_EQ(0, vpv_fixture_clear_writes(log));
 }
 
 TEST_F(tenants, nothing_written_to_emulated_capabilities_reaches_a_vf_or_the_pf)

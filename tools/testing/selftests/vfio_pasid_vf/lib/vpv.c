@@ -5,13 +5,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 
 #include <linux/pci_regs.h>
+#include <linux/vfio.h>
 
 #include <libvfio.h>
 
@@ -136,6 +140,25 @@ int vpv_ensure_bound(const char *bdf, const char *driver)
 	if (ret)
 		return ret;
 	return strcmp(drv, driver) ? vpv_bind(bdf, driver) : 0;
+}
+
+int vpv_feature(int fd, uint32_t flags, void *payload, size_t len)
+{
+	size_t argsz = sizeof(struct vfio_device_feature) + len;
+	struct vfio_device_feature *f = calloc(1, argsz);
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	f->argsz = argsz;
+	f->flags = flags;
+	if (len)
+		memcpy(f->data, payload, len);
+	ret = ioctl(fd, VFIO_DEVICE_FEATURE, f) ? -errno : 0;
+	if (len)
+		memcpy(payload, f->data, len);
+	free(f);
+	return ret;
 }
 
 int vpv_vfio_cfg_rw(struct vfio_pci_device *dev, bool write, unsigned int off, void *v, size_t len)
@@ -596,4 +619,286 @@ int vpv_iommu_pasid_width(const char *bdf)
 		ecap = 0;
 	fclose(f);
 	return ((ecap >> 35) & 0x1f) + 1;
+}
+
+uint64_t vpv_rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+unsigned int vpv_cap_find(const uint8_t *cfg, uint8_t id)
+{
+	unsigned int off = cfg[PCI_CAPABILITY_LIST] & ~3u, n;
+
+	/* At most 48 capabilities fit in 0x40..0xff. */
+	for (n = 0; off >= PCI_STD_HEADER_SIZEOF && n < 48; n++) {
+		if (cfg[off] == id)
+			return off;
+		off = cfg[off + PCI_CAP_LIST_NEXT] & ~3u;
+	}
+	return 0;
+}
+
+void vpv_model_bits(struct vpv_byte_model *m, unsigned int off, unsigned int len, uint64_t fixed,
+		    uint64_t var, const char *reg)
+{
+	unsigned int i;
+
+	for (i = 0; i < len && off + i < PCI_CFG_SPACE_EXP_SIZE; i++)
+		m[off + i] = (struct vpv_byte_model){
+			.kind = VPV_BYTE_BITS, .var = var >> (8 * i), .fixed = fixed >> (8 * i),
+			.reg = reg,
+		};
+}
+
+void vpv_model_one_of(struct vpv_byte_model *m, unsigned int off, unsigned int len,
+		      const uint8_t *vals, uint8_t n, const char *reg)
+{
+	unsigned int i;
+
+	for (i = 0; i < len && off + i < PCI_CFG_SPACE_EXP_SIZE; i++)
+		m[off + i] = (struct vpv_byte_model){
+			.kind = VPV_BYTE_ONE_OF, .n_one_of = n, .one_of = vals, .reg = reg,
+		};
+}
+
+bool vpv_model_allows(const struct vpv_byte_model *b, uint8_t v)
+{
+	switch (b->kind) {
+	case VPV_BYTE_BITS:
+		return (v & ~b->var) == b->fixed;
+	case VPV_BYTE_ONE_OF:
+		return memchr(b->one_of, v, b->n_one_of) != NULL;
+	default:
+		return true;
+	}
+}
+
+int vpv_emul_expect(const char *vf, const uint8_t *cfg, struct vpv_emul_expect *x, char *why,
+		    size_t len)
+{
+	static uint8_t pf_cfg[PCI_CFG_SPACE_EXP_SIZE];
+	unsigned int off, n, first = 0, pf_width;
+	uint32_t pf_regs;
+	int ret;
+
+	memset(x, 0, sizeof(*x));
+	ret = vpv_pf_of(vf, x->pf, sizeof(x->pf));
+	if (ret) {
+		snprintf(why, len, "%s has no PF (physfn): %s", vf, strerror(-ret));
+		return ret;
+	}
+	ret = vpv_cfg_read(x->pf, 0, pf_cfg, sizeof(pf_cfg));
+	if (ret) {
+		snprintf(why, len, "reading the config space of PF %s: %s", x->pf, strerror(-ret));
+		return ret;
+	}
+	x->pf_pasid = vpv_ecap_find(pf_cfg, PCI_EXT_CAP_ID_PASID);
+	x->pf_pri = vpv_ecap_find(pf_cfg, PCI_EXT_CAP_ID_PRI);
+	if (!x->pf_pasid || !x->pf_pri) {
+		snprintf(why, len, "PF %s has no PASID or no PRI capability: load the vpv_pf fixture",
+			 x->pf);
+		return -ENODEV;
+	}
+	x->pasid = vpv_ecap_find(cfg, PCI_EXT_CAP_ID_PASID);
+	x->pri = vpv_ecap_find(cfg, PCI_EXT_CAP_ID_PRI);
+	if (!x->pasid || !x->pri) {
+		snprintf(why, len, "no %s capability in the VF's chain through VFIO",
+			 x->pasid ? "PRI" : "PASID");
+		return -ENOENT;
+	}
+	x->pasid_hdr = vpv_le32(cfg + x->pasid);
+	x->pri_hdr = vpv_le32(cfg + x->pri);
+	if (PCI_EXT_CAP_VER(x->pasid_hdr) != 1 || PCI_EXT_CAP_VER(x->pri_hdr) != 1) {
+		snprintf(why, len, "PASID header %#010x, PRI header %#010x: Capability Version not 1",
+			 x->pasid_hdr, x->pri_hdr);
+		return -EPROTO;
+	}
+
+	/* The real capability that links to the first emulated one. */
+	for (off = PCI_CFG_SPACE_SIZE, n = 0; off && n < 64; n++) {
+		if (off == x->pasid || off == x->pri) {
+			first = off;
+			break;
+		}
+		x->link = off;
+		off = PCI_EXT_CAP_NEXT(vpv_le32(cfg + off));
+	}
+	if (!first) {
+		snprintf(why, len, "the chain does not reach the emulated capabilities");
+		return -ENOENT;
+	}
+	if (first == PCI_CFG_SPACE_SIZE)
+		x->link = 0;
+	if (x->link)
+		x->link_hdr = vpv_le32(cfg + x->link);
+
+	x->exp = vpv_cap_find(cfg, PCI_CAP_ID_EXP);
+	if (!x->exp) {
+		snprintf(why, len, "no PCI Express capability");
+		return -ENOENT;
+	}
+	x->vendor = vpv_sysfs_hex(vf, "vendor");
+	x->device = vpv_sysfs_hex(vf, "device");
+
+	/* PASID Capability: Exec/Priv if the PF supports and has them, width min(PF, IOMMU). */
+	pf_regs = vpv_le32(pf_cfg + x->pf_pasid + PCI_PASID_CAP);
+	x->pf_pasid_cap_reg = pf_regs & 0xffff;
+	x->pf_pasid_ctrl_reg = pf_regs >> 16;
+	pf_width = (x->pf_pasid_cap_reg >> 8) & 0x1f;
+	x->iommu_width = vpv_iommu_pasid_width(vf);
+	if (x->iommu_width <= 0) {
+		snprintf(why, len, "no intel-iommu ecap in sysfs for %s", vf);
+		return -ENOENT;
+	}
+	x->pasid_ctrl_rw = PCI_PASID_CTRL_ENABLE;
+	if ((x->pf_pasid_cap_reg & PCI_PASID_CAP_EXEC) &&
+	    (x->pf_pasid_ctrl_reg & PCI_PASID_CTRL_EXEC)) {
+		x->pasid_cap |= PCI_PASID_CAP_EXEC;
+		x->pasid_ctrl_rw |= PCI_PASID_CTRL_EXEC;
+	}
+	if ((x->pf_pasid_cap_reg & PCI_PASID_CAP_PRIV) &&
+	    (x->pf_pasid_ctrl_reg & PCI_PASID_CTRL_PRIV)) {
+		x->pasid_cap |= PCI_PASID_CAP_PRIV;
+		x->pasid_ctrl_rw |= PCI_PASID_CTRL_PRIV;
+	}
+	x->pasid_cap |= (pf_width < (unsigned int)x->iommu_width ? pf_width : x->iommu_width) << 8;
+
+	/* PRI: PASID Required is the PF's (PASID is presented), Capacity the PF's. */
+	x->pri_status_ro = (vpv_le32(pf_cfg + x->pf_pri + PCI_PRI_CTRL) >> 16) & PCI_PRI_STATUS_PASID;
+	x->pri_capacity = vpv_le32(pf_cfg + x->pf_pri + PCI_PRI_MAX_REQ);
+	return 0;
+}
+
+void vpv_emul_model(const struct vpv_emul_expect *x, struct vpv_byte_model *m)
+{
+	vpv_model_bits(m, PCI_VENDOR_ID, 2, x->vendor, 0, "PCI_VENDOR_ID");
+	vpv_model_bits(m, PCI_DEVICE_ID, 2, x->device, 0, "PCI_DEVICE_ID");
+	if (x->link)
+		vpv_model_bits(m, x->link, 4, x->link_hdr, 0, "the linking capability's header");
+	vpv_model_bits(m, x->pasid, 4, x->pasid_hdr, 0, "the PASID header");
+	vpv_model_bits(m, x->pasid + PCI_PASID_CAP, 2, x->pasid_cap, 0, "PCI_PASID_CAP");
+	vpv_model_bits(m, x->pasid + PCI_PASID_CTRL, 2, 0, x->pasid_ctrl_rw, "PCI_PASID_CTRL");
+	vpv_model_bits(m, x->pri, 4, x->pri_hdr, 0, "the PRI header");
+	vpv_model_bits(m, x->pri + PCI_PRI_CTRL, 2, 0, PCI_PRI_CTRL_ENABLE, "PCI_PRI_CTRL");
+	/* RF and UPRGI: nothing is attributed to a VF yet, they read 0. */
+	vpv_model_bits(m, x->pri + PCI_PRI_STATUS, 2, x->pri_status_ro, PCI_PRI_STATUS_STOPPED,
+		       "PCI_PRI_STATUS");
+	vpv_model_bits(m, x->pri + PCI_PRI_MAX_REQ, 4, x->pri_capacity, 0, "PCI_PRI_MAX_REQ");
+	vpv_model_bits(m, x->pri + PCI_PRI_ALLOC_REQ, 4, 0, 0xffffffff, "PCI_PRI_ALLOC_REQ");
+}
+
+int vpv_fixture_writes(const char *fn, struct vpv_write *w, int max, unsigned long *dropped)
+{
+	unsigned int off, size, val;
+	char path[128], line[128];
+	unsigned long d;
+	int n = 0;
+	FILE *f;
+
+	*dropped = 0;
+	snprintf(path, sizeof(path), VPV_FIXTURE_DEBUGFS "/writes/%s", fn);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "# dropped %lu", &d) == 1) {
+			*dropped = d;
+			continue;
+		}
+		if (sscanf(line, "%x %u %x", &off, &size, &val) != 3)
+			continue;
+		if (n < max)
+			w[n] = (struct vpv_write){ off, size, val };
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+int vpv_fixture_clear_writes(const char *fn)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), VPV_FIXTURE_DEBUGFS "/writes/%s", fn);
+	return vpv_file_write(path, "clear");
+}
+
+int vpv_fixture_writes_in(const char *fn, unsigned int start, unsigned int end)
+{
+	struct vpv_write w[512];
+	unsigned long dropped;
+	int n = vpv_fixture_writes(fn, w, ARRAY_SIZE(w), &dropped), i, in = 0;
+
+	if (n < 0)
+		return n;
+	if (n > (int)ARRAY_SIZE(w) || dropped)
+		return -EOVERFLOW;
+	for (i = 0; i < n; i++)
+		in += w[i].off < end && w[i].off + w[i].size > start;
+	return in;
+}
+
+int vpv_irq_eventfd(int fd, unsigned int index)
+{
+	char buf[sizeof(struct vfio_irq_set) + sizeof(int)];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	if (efd < 0)
+		return -errno;
+	*set = (struct vfio_irq_set) {
+		.argsz = sizeof(buf),
+		.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+		.index = index,
+		.count = 1,
+	};
+	memcpy(set->data, &efd, sizeof(int));
+	if (ioctl(fd, VFIO_DEVICE_SET_IRQS, set)) {
+		int err = -errno;
+
+		close(efd);
+		return err;
+	}
+	return efd;
+}
+
+struct timespec vpv_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t;
+}
+
+double vpv_since(struct timespec t0)
+{
+	struct timespec t = vpv_now();
+
+	return t.tv_sec - t0.tv_sec + (t.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+void vpv_log_line(char log[VPV_LOG_LINES][VPV_LOG_LEN], unsigned long *n, const char *fmt, ...)
+{
+	unsigned long i = __atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
+	va_list ap;
+
+	if (i >= VPV_LOG_LINES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(log[i], VPV_LOG_LEN, fmt, ap);
+	va_end(ap);
+}
+
+void vpv_print_log(char log[VPV_LOG_LINES][VPV_LOG_LEN], unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n && i < VPV_LOG_LINES; i++)
+		ksft_print_msg("  %s\n", log[i]);
+	if (n > VPV_LOG_LINES)
+		ksft_print_msg("  ... and %lu more\n", n - VPV_LOG_LINES);
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define VPV_DRIVER "vfio-pasid-vf"
 #define VFIO_PCI_DRIVER "vfio-pci"
@@ -199,6 +200,13 @@ int vpv_file_write(const char *path, const char *val);
 struct vfio_pci_device;
 int vpv_vfio_cfg_rw(struct vfio_pci_device *dev, bool write, unsigned int off, void *v, size_t len);
 
+/*
+ * VFIO_DEVICE_FEATURE on the device fd @fd with @flags and the @len bytes at
+ * @payload (copied back after the call), argsz the header plus @len.  0 or
+ * -errno (-ENOMEM if the argument cannot be allocated).
+ */
+int vpv_feature(int fd, uint32_t flags, void *payload, size_t len);
+
 /* What the driver says about the emulated capabilities of @bdf (its placement file). */
 int vpv_placement(const char *bdf, char *buf, size_t len);
 
@@ -258,5 +266,134 @@ unsigned int vpv_sysfs_hex(const char *bdf, const char *file);
  * sysfs; -1 without an intel-iommu.
  */
 int vpv_iommu_pasid_width(const char *bdf);
+
+/* The next number of the xorshift64 sequence in *@s (a seed, never 0). */
+uint64_t vpv_rnd(uint64_t *s);
+
+/*
+ * The offset of the first capability with ID @id in the standard capability
+ * list of the config image @cfg (at least 256 bytes); 0 if absent or the list
+ * loops.
+ */
+unsigned int vpv_cap_find(const uint8_t *cfg, uint8_t id);
+
+/*
+ * A register model of config space, a byte at a time: what each byte may
+ * read.  VPV_BYTE_BITS: (byte & ~var) == fixed, so the bits outside @var are
+ * read-only (or reserved, fixed 0) and those in @var may read anything;
+ * VPV_BYTE_ONE_OF: one of the @n_one_of bytes at @one_of (what a test's
+ * writers put there); VPV_BYTE_UNCHECKED (0): a byte that no model covers.
+ * @reg names the register after linux/pci_regs.h, for messages.
+ */
+enum vpv_byte_kind {
+	VPV_BYTE_UNCHECKED,
+	VPV_BYTE_BITS,
+	VPV_BYTE_ONE_OF,
+};
+
+struct vpv_byte_model {
+	uint8_t kind, var, fixed;
+	uint8_t n_one_of;
+	const uint8_t *one_of;
+	const char *reg;
+};
+
+/* VPV_BYTE_BITS for the @len bytes at @off of @m: little endian @fixed and @var. */
+void vpv_model_bits(struct vpv_byte_model *m, unsigned int off, unsigned int len, uint64_t fixed,
+		    uint64_t var, const char *reg);
+
+/* VPV_BYTE_ONE_OF for the @len bytes at @off of @m: each one of @vals[@n]. */
+void vpv_model_one_of(struct vpv_byte_model *m, unsigned int off, unsigned int len,
+		      const uint8_t *vals, uint8_t n, const char *reg);
+
+/* Whether byte @v is one that @b allows (true for VPV_BYTE_UNCHECKED). */
+bool vpv_model_allows(const struct vpv_byte_model *b, uint8_t v);
+
+/*
+ * What the emulated capabilities of a VF bound to vfio-pasid-vf must read,
+ * from its PF's config space (sysfs), the IOMMU (sysfs) and the PCIe spec;
+ * where they are and how the chain reaches them, from @cfg, the VF's config
+ * space as VFIO shows it (4K, read by the caller).
+ */
+struct vpv_emul_expect {
+	char pf[32];			/* the VF's PF */
+	unsigned int pf_pasid, pf_pri;	/* the PF's PASID and PRI capabilities */
+	unsigned int pasid, pri;	/* the VF's emulated ones, in @cfg */
+	/* The real capability whose Next links the first emulated one; 0: that one is at 0x100. */
+	unsigned int link;
+	unsigned int exp;		/* the VF's PCI Express capability */
+	uint32_t pasid_hdr, pri_hdr, link_hdr;	/* as @cfg reads them */
+	uint16_t vendor, device;	/* the VF's IDs, from sysfs */
+	uint16_t pf_pasid_cap_reg, pf_pasid_ctrl_reg;	/* the PF's PCI_PASID_CAP, PCI_PASID_CTRL */
+	/* PCI_PASID_CAP: Exec and Priv if the PF supports and enabled them, width min(PF, IOMMU). */
+	uint16_t pasid_cap;
+	uint16_t pasid_ctrl_rw;		/* the RW bits of PCI_PASID_CTRL: Enable, Exec/Priv if supported */
+	uint16_t pri_status_ro;		/* PCI_PRI_STATUS_PASID, the PF's */
+	uint32_t pri_capacity;		/* PCI_PRI_MAX_REQ, the PF's */
+	int iommu_width;		/* the IOMMU's Max PASID Width */
+};
+
+/*
+ * Fills @x for the VF @vf from @cfg.  0, or -errno with what is missing
+ * written to @why: -ENODEV (not a VF, or the PF has no PASID or PRI
+ * capability: the vpv_pf fixture is not loaded), -ENOENT (@cfg lacks an
+ * emulated capability, the chain does not reach them, no PCI Express
+ * capability or intel-iommu in sysfs), -EPROTO (an emulated capability's
+ * Version is not 1), or the -errno of reading the PF's config space.
+ * Whether @cfg's PCI_PASID_CAP reads x->pasid_cap is the caller's to check.
+ */
+int vpv_emul_expect(const char *vf, const uint8_t *cfg, struct vpv_emul_expect *x, char *why,
+		    size_t len);
+
+/*
+ * The register model of @x in @m (4K entries, the others left alone), after
+ * the PCIe spec: PCI_VENDOR_ID, PCI_DEVICE_ID and the linking capability's
+ * header (vfio-pci keeps them read-only), the PASID and PRI headers,
+ * PCI_PASID_CAP, PCI_PRI_MAX_REQ read-only; PCI_PASID_CTRL its RW bits, the
+ * rest 0; PCI_PRI_CTRL Enable, the rest 0 (Reset reads 0); PCI_PRI_STATUS
+ * PRG Response PASID Required the PF's, Stopped variable, RF and UPRGI 0
+ * (nothing is attributed to a VF); PCI_PRI_ALLOC_REQ any value.
+ */
+void vpv_emul_model(const struct vpv_emul_expect *x, struct vpv_byte_model *m);
+
+/* A config write that reached a function, as the vpv_pf fixture's write log records it. */
+struct vpv_write {
+	unsigned int off, size, val;
+};
+
+/*
+ * The fixture's log of config writes that reached @fn ("pf" or "vfN"),
+ * oldest first: the first @max entries to @w, the number of entries that the
+ * log dropped (it holds 512) to *@dropped.  The number of entries (also those
+ * beyond @max), or -errno.
+ */
+int vpv_fixture_writes(const char *fn, struct vpv_write *w, int max, unsigned long *dropped);
+
+/* Clears the fixture's write log of @fn: 0 or -errno. */
+int vpv_fixture_clear_writes(const char *fn);
+
+/* How many of the fixture's logged writes to @fn touch [@start, @end); -errno. */
+int vpv_fixture_writes_in(const char *fn, unsigned int start, unsigned int end);
+
+/*
+ * A new eventfd (close-on-exec) as the trigger of the VF's IRQ @index
+ * (VFIO_PCI_REQ_IRQ_INDEX, VFIO_PCI_ERR_IRQ_INDEX) on the device fd @fd; -errno.
+ */
+int vpv_irq_eventfd(int fd, unsigned int index);
+
+/*
+ * A log of the first VPV_LOG_LINES failures that threads or processes (the
+ * log in shared memory) of a test found, counted in *@n.
+ */
+#define VPV_LOG_LINES	8
+#define VPV_LOG_LEN	224
+__attribute__((format(printf, 3, 4)))
+void vpv_log_line(char log[VPV_LOG_LINES][VPV_LOG_LEN], unsigned long *n, const char *fmt, ...);
+/* Prints the @n failures of @log, as ksft messages. */
+void vpv_print_log(char log[VPV_LOG_LINES][VPV_LOG_LEN], unsigned long n);
+
+/* CLOCK_MONOTONIC now, and the seconds since @t0. */
+struct timespec vpv_now(void);
+double vpv_since(struct timespec t0);
 
 #endif /* VPV_SELFTEST_H */
