@@ -21,7 +21,8 @@ use kernel::{
     prelude::*,
     sync::{
         Arc,
-        Mutex, //
+        Mutex,
+        MutexGuard, //
     },
 };
 
@@ -123,6 +124,25 @@ struct VfEmulation {
     logged_pf_pasid_off: bool,
 }
 
+impl VfEmulation {
+    /// Tells the registers whether the PF's PASID is `off`. When it goes off: logs it once
+    /// per open and signals `error`, the user's error eventfd (an `eventfd_signal()`, which
+    /// the emulation's lock may be held across).
+    fn pf_pasid(&mut self, vf: &pci::Device, off: bool, error: &ErrorEventfd) {
+        if !self.emu.set_pf_pasid_off(off) || !off {
+            return;
+        }
+        if !self.logged_pf_pasid_off {
+            self.logged_pf_pasid_off = true;
+            dev_warn!(
+                vf,
+                "the PF's PASID went off: emulated PASID Control reads 0 until it is back and written again; error eventfd signalled (logged once per open)\n"
+            );
+        }
+        error.signal();
+    }
+}
+
 /// The span of the bytes that `emu` emulates, as [`OpenVf`] keeps it.
 fn span_of(emu: Option<&Emulation>) -> u32 {
     emu.and_then(Emulation::span)
@@ -158,22 +178,9 @@ impl OpenShared {
     /// Tells the emulation whether the PF's PASID is `off` (PASID Control reads 0 while it
     /// is). When it goes off: logs it once per open and signals the user's error eventfd.
     pub(crate) fn pf_pasid(&self, vf: &pci::Device, off: bool) {
-        let mut guard = self.emu.lock();
-        let Some(emu) = Option::as_mut(&mut guard) else {
-            return;
-        };
-        if !emu.emu.set_pf_pasid_off(off) || !off {
-            return;
+        if let Some(emu) = Option::as_mut(&mut self.emu.lock()) {
+            emu.pf_pasid(vf, off, &self.error);
         }
-        if !emu.logged_pf_pasid_off {
-            emu.logged_pf_pasid_off = true;
-            dev_warn!(
-                vf,
-                "the PF's PASID went off: emulated PASID Control reads 0 until it is back and written again; error eventfd signalled (logged once per open)\n"
-            );
-        }
-        drop(guard);
-        self.error.signal();
     }
 
     /// Latches PRI Status events (`PCI_PRI_STATUS_RF`, `PCI_PRI_STATUS_UPRGI`) that the PF's
@@ -337,17 +344,25 @@ impl OpenVf {
         Ok(())
     }
 
-    /// How an access relates to the emulated bytes.
-    fn classify(&self, pos: u64, len: usize) -> Access {
-        match self.shared.emu.lock().as_ref() {
-            Some(vf) => vf.emu.classify(pos, len),
-            None => Access::Real,
+    /// Locks the emulation for an access to `[pos, pos + len)`: the guard, and how the access
+    /// relates to the emulated bytes. For an access that touches them, first brings the
+    /// emulation up to date with the PF's PASID, since nothing tells the driver when it goes
+    /// off unless the PF's driver is a provider ([`crate::pf::pasid_changed`]).
+    fn lock_for(&self, pos: u64, len: usize) -> (MutexGuard<'_, Option<VfEmulation>>, Access) {
+        let mut guard = self.shared.emu.lock();
+        let access = guard
+            .as_ref()
+            .map_or(Access::Real, |vf| vf.emu.classify(pos, len));
+        if access != Access::Real {
+            if let (Some(reg), Some(vf)) = (self.pasid_user(), Option::as_mut(&mut guard)) {
+                vf.pf_pasid(reg.vf(), !reg.pf().pasid_enabled(), &self.shared.error);
+            }
         }
+        (guard, access)
     }
 
-    /// Checks the PF's PASID if the open presents it, since nothing tells the driver when
-    /// it goes off unless the PF's driver is a provider ([`crate::pf::pasid_changed`]).
-    /// Returns whether it is off.
+    /// Checks the PF's PASID if the open presents it, as [`OpenVf::lock_for`] does. Returns
+    /// whether it is off.
     pub(crate) fn check_pf_pasid(&self) -> bool {
         let Some(reg) = self.pasid_user() else {
             return false;
@@ -396,10 +411,20 @@ pub(crate) fn read(
     buf: &UserBuf,
     pos: u64,
 ) -> Result<usize> {
-    let access = open.classify(pos, buf.len());
-    if access != Access::Real {
-        open.check_pf_pasid();
+    let (guard, access) = open.lock_for(pos, buf.len());
+    // The common case, a register of an emulated capability: from memory, under this one
+    // lock, with one copy to userspace.
+    if access == Access::Emulated && buf.len() <= CHUNK {
+        let mut bytes = [0u8; CHUNK];
+        let data = bytes.get_mut(..buf.len()).ok_or(EINVAL)?;
+        if let Some(vf) = guard.as_ref() {
+            vf.emu.read(config_pos(pos)?, data);
+        }
+        drop(guard);
+        buf.write_all(data)?;
+        return Ok(buf.len());
     }
+    drop(guard);
     // The real bytes of the whole range in one call, as vfio-pci alone would read them.
     if access != Access::Emulated {
         dev.core_read_config(buf, pos)?;
@@ -433,10 +458,27 @@ pub(crate) fn write(
     buf: &UserBuf,
     pos: u64,
 ) -> Result<usize> {
-    if open.classify(pos, buf.len()) == Access::Real {
+    // What the user wrote, copied once before the lock is taken (a fault in userspace memory
+    // takes mmap_lock, which must not nest inside it), if it is small enough to be handled in
+    // one part: every size a VMM uses. A copy that fails matters only if the access touches
+    // emulated bytes: vfio-pci answers the others as it always does.
+    let mut bytes = [0u8; CHUNK];
+    let small = bytes
+        .get_mut(..buf.len())
+        .map(|data| buf.read_all(data).map(|()| data));
+    let (mut guard, access) = open.lock_for(pos, buf.len());
+    if access == Access::Real {
+        drop(guard);
         return dev.core_write_config(buf, pos);
     }
-    open.check_pf_pasid();
+    if let Some(data) = small {
+        let data = data?;
+        let effects = write_emulated(dev, &mut guard, pos, data)?;
+        // The guard is dropped before vfio-pci is called.
+        drop(guard);
+        return forward_real(dev, buf, pos, effects);
+    }
+    drop(guard);
     buf.for_each_aligned(pos, CHUNK, |pos, part| {
         if !open.in_span(pos, part.len()) {
             return dev.core_write_config(part, pos).map(|_| ());
@@ -444,28 +486,43 @@ pub(crate) fn write(
         let mut bytes = [0u8; CHUNK];
         let data = bytes.get_mut(..part.len()).ok_or(EINVAL)?;
         part.read_all(data)?;
-        let at = config_pos(pos)?;
-        // The guard lives only in this block: vfio-pci is called without it.
-        let effects = {
-            let mut guard = open.shared.emu.lock();
-            Option::as_mut(&mut guard).map(|vf| {
-                vf.written = true;
-                let effects = vf.emu.write(at, data);
-                log_write_effects(dev.pdev(), vf, pos, &effects);
-                effects
-            })
-        };
-        // Nothing emulated (then the span is empty and this is not reached): all to vfio-pci.
-        let Some(effects) = effects else {
-            return dev.core_write_config(part, pos).map(|_| ());
-        };
-        // Only the bytes that are not emulated go to vfio-pci.
-        for real in effects.real.iter() {
-            let real_pos = pos + u64::try_from(real.start)?;
-            dev.core_write_config(&part.part(real)?, real_pos)?;
-        }
-        Ok(())
+        let effects = write_emulated(dev, &mut open.shared.emu.lock(), pos, data)?;
+        forward_real(dev, part, pos, effects).map(|_| ())
     })?;
+    Ok(buf.len())
+}
+
+/// Writes `data`, at `pos`, to the emulated registers in `emu`: which parts go to vfio-pci.
+fn write_emulated(
+    dev: &Device<PasidVf, Write>,
+    emu: &mut Option<VfEmulation>,
+    pos: u64,
+    data: &[u8],
+) -> Result<Option<WriteEffects>> {
+    let at = config_pos(pos)?;
+    Ok(Option::as_mut(emu).map(|vf| {
+        vf.written = true;
+        let effects = vf.emu.write(at, data);
+        log_write_effects(dev.pdev(), vf, pos, &effects);
+        effects
+    }))
+}
+
+/// Writes the parts of `buf` (at `pos`) that `effects` says are not emulated through
+/// vfio-pci; all of it if nothing is emulated. Returns the size of `buf`.
+fn forward_real(
+    dev: &Device<PasidVf, Write>,
+    buf: &UserBuf,
+    pos: u64,
+    effects: Option<WriteEffects>,
+) -> Result<usize> {
+    let Some(effects) = effects else {
+        return dev.core_write_config(buf, pos);
+    };
+    for real in effects.real.iter() {
+        let real_pos = pos + u64::try_from(real.start)?;
+        dev.core_write_config(&buf.part(real)?, real_pos)?;
+    }
     Ok(buf.len())
 }
 

@@ -671,3 +671,31 @@ fn pri_ignores_the_pf_pasid_state() {
     assert!(!regs.set_pf_pasid_off(true));
     assert_eq!(read16(&regs, PCI_PRI_CTRL), before);
 }
+
+// Reads of a range.
+
+#[test]
+fn a_range_reads_what_its_bytes_read_one_at_a_time() {
+    let mut pasid = pasid(0x0006 | WIDTH_20);
+    write16(&mut pasid, PCI_PASID_CTRL, 0x0007);
+    let mut pri = pri_enabled();
+    write32(&mut pri, PCI_PRI_ALLOC_REQ, 0x1234_5678);
+    for regs in [&pasid, &pri] {
+        let size = regs.cap().size();
+        for rel in 0..size {
+            for len in 0..=size - rel {
+                let mut bytes = [0xa5u8; 16];
+                let range = ..usize::from(len);
+                regs.read(rel, &mut bytes[range]);
+                for (i, &byte) in bytes[range].iter().enumerate() {
+                    assert_eq!(
+                        byte,
+                        regs.read_byte(rel + i as u16),
+                        "{rel:#x}+{i} of {len}"
+                    );
+                }
+                assert!(bytes[usize::from(len)..].iter().all(|&b| b == 0xa5));
+            }
+        }
+    }
+}

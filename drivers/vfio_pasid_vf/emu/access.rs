@@ -325,17 +325,49 @@ impl Emulation {
     /// them, or zeros for an [`Access::Emulated`] range); the emulated bytes and bits are
     /// overwritten, the others left alone.
     pub fn read(&self, pos: u16, buf: &mut [u8]) {
+        // The bytes of `buf` inside configuration space.
+        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let range = u32::from(pos)
+            ..u32::from(pos)
+                .saturating_add(len)
+                .min(PCI_CFG_SPACE_EXP_SIZE.into());
+        // The capabilities: a register's value once for all its bytes.
+        for slot in [&self.pasid, &self.pri].into_iter().flatten() {
+            let cap_start = u32::from(slot.offset);
+            let cap_end = cap_start.saturating_add(u32::from(slot.regs.cap().size()));
+            let (start, end) = (range.start.max(cap_start), range.end.min(cap_end));
+            let index = |at: u32| usize::try_from(at.saturating_sub(range.start)).ok();
+            let part = index(start)
+                .zip(index(end))
+                .filter(|_| start < end)
+                .and_then(|(from, to)| buf.get_mut(from..to));
+            let rel = u16::try_from(start.saturating_sub(cap_start)).ok();
+            if let Some((part, rel)) = part.zip(rel) {
+                slot.regs.read(rel, part);
+            }
+        }
+        // The link: a null header or a patched Next Capability Offset, a byte at a time.
+        let link = match self.link {
+            Some(Link::PatchNext { last_cap }) => {
+                last_cap.saturating_add(2)..last_cap.saturating_add(4)
+            }
+            Some(Link::HeadPlaceholder) => PCI_CFG_SPACE_SIZE..PCI_CFG_SPACE_SIZE.saturating_add(4),
+            Some(Link::Head) | None => return,
+        };
         let header = Link::placeholder_header(self.first).to_le_bytes();
-        for (pos, byte) in (u32::from(pos)..u32::from(PCI_CFG_SPACE_EXP_SIZE)).zip(buf.iter_mut()) {
-            match self.locate(pos) {
-                Byte::Real => {}
-                Byte::Cap(cap, rel) => {
-                    if let Some(slot) = self.slot(cap) {
-                        *byte = slot.regs.read_byte(rel);
-                    }
+        let (start, end) = (
+            range.start.max(link.start.into()),
+            range.end.min(link.end.into()),
+        );
+        for pos in start..end {
+            let byte = usize::try_from(pos.saturating_sub(range.start))
+                .ok()
+                .and_then(|index| buf.get_mut(index));
+            match (self.locate(pos), byte) {
+                (Byte::Placeholder(index), Some(byte)) => {
+                    *byte = header.get(index).copied().unwrap_or(0)
                 }
-                Byte::Placeholder(index) => *byte = header.get(index).copied().unwrap_or(0),
-                Byte::LinkNext(index) => {
+                (Byte::LinkNext(index), Some(byte)) => {
                     let next = header.get(index).copied().unwrap_or(0);
                     *byte = if index == 2 {
                         (*byte & 0x0f) | (next & 0xf0)
@@ -343,6 +375,7 @@ impl Emulation {
                         next
                     };
                 }
+                _ => {}
             }
         }
     }

@@ -451,6 +451,37 @@ impl CapRegs {
         0
     }
 
+    /// Reads the bytes at `rel` from the start of the capability into `buf`, the value of
+    /// each register computed once: what [`CapRegs::read_byte`] reads for each byte, for
+    /// those inside the capability; `buf` must not reach beyond it (the rest is left alone).
+    pub fn read(&self, rel: u16, buf: &mut [u8]) {
+        let Ok(len) = u16::try_from(buf.len()) else {
+            return;
+        };
+        let end = rel.saturating_add(len).min(self.cap.size());
+        if let Some(inside) = buf.get_mut(..usize::from(end.saturating_sub(rel))) {
+            inside.fill(0);
+        }
+        for (reg, &val) in self.regs.iter().zip(self.vals.iter()) {
+            let (start, stop) = (
+                reg.offset.max(rel),
+                reg.offset.saturating_add(reg.width.min(4)).min(end),
+            );
+            if reg.width == 0 || start >= stop {
+                continue;
+            }
+            let value = self.value(reg, val).to_le_bytes();
+            // In bytes from the start of the register, and of `buf`.
+            let from = |base: u16| usize::from(start.saturating_sub(base));
+            let to = |base: u16| usize::from(stop.saturating_sub(base));
+            let src = value.get(from(reg.offset)..to(reg.offset));
+            let dst = buf.get_mut(from(rel)..to(rel));
+            if let (Some(src), Some(dst)) = (src, dst) {
+                dst.copy_from_slice(src);
+            }
+        }
+    }
+
     /// Writes `data` at `rel` bytes from the start of the capability.
     ///
     /// Each register touched gets a masked update of the bytes written: RW bits take the
