@@ -20,9 +20,12 @@ Runs, in order, and stops at the first failure:
   4. the functional, fixture, emulation and clients suites in a VM on the lean
      kernel (clients: stock QEMU over qtest and libvirt with a VF bound to
      vfio-pasid-vf);
-  5. the functional and reliability suites (in one VM: a debug boot costs
-     about 100 s under TCG) and the emulation suite in a VM on the debug
-     kernel (KASAN, lockdep, kmemleak, atomic-sleep checks).
+  5. the functional suite, and the emulation and reliability suites (in one
+     VM: a debug boot costs about 100 s under TCG), on the debug kernel
+     (KASAN, lockdep, kmemleak, atomic-sleep checks).  The reliability suite
+     is the hostile VFIO user: config-space fuzz, races, lifecycle faults
+     under traffic, bind/unbind cycles, then kmemleak (run.sh --help);
+     scripts/reliability.sh runs it alone, and its long mode.
 The fixture suite checks the test-only PASID/PRI PF (tools/testing/fixtures/
 vpv_pf) on both PF types, igb and nvme; the lean emulation suite checks the
 emulated PASID and PRI capabilities through VFIO on both, the debug one on
@@ -158,16 +161,16 @@ run_suites() { # flavour suite...
 		log "VM ($flavour kernel): $suite suite"
 		tap=$results/$flavour-$suite.tap
 		modes=() cycles=100 cli=() types=${VPV_FIXTURE_TYPES:-}
-		if [[ $flavour == debug && $suite == emulation ]]; then
+		if [[ $flavour == debug && $suite == emulation* ]]; then
 			modes=(--iommu-modes "$debug_emulation_modes")
 			cycles=$debug_pf_cycles
 			types=${VPV_FIXTURE_TYPES:-$debug_fixture_types}
-		elif [[ $flavour == debug && $suite == functional+reliability ]]; then
+		elif [[ $flavour == debug && $suite == functional ]]; then
 			modes=(--iommu-modes "$debug_functional_modes")
 		elif [[ $flavour == lean && $suite == emulation ]]; then
 			modes=(--iommu-modes "$lean_emulation_modes")
 		fi
-		[[ $suite != emulation ]] || cli=(--feature-cli tools/vpv-feature/target/release/vpv-feature)
+		[[ $suite != emulation* ]] || cli=(--feature-cli tools/vpv-feature/target/release/vpv-feature)
 		if scripts/vm.sh --flavour "$flavour" --out "$results/$flavour-$suite" -- \
 			env VPV_PF_CYCLES="$cycles" ${types:+VPV_FIXTURE_TYPES="$types"} \
 			VPV_LIBVIRT_NODEDEV="$VPV_CACHE/libvirt-nodedev" \
@@ -197,7 +200,7 @@ run_suites() { # flavour suite...
 
 run_suites lean functional fixture emulation clients
 build_flavour debug
-run_suites debug functional+reliability emulation
+run_suites debug functional emulation+reliability
 
 t_test=$(($(date +%s) - t1))
 echo

@@ -12,27 +12,36 @@ all_modes="vfio_type1_iommu vfio_type1v2_iommu iommufd_compat_type1 iommufd_comp
 
 usage() {
 	cat <<EOF
-Usage: $(basename "$0") --module KO --tests DIR [--suite functional|reliability|functional+reliability]
-                  [--iommu-modes MODES]
+Usage: $(basename "$0") --module KO --tests DIR [--suite functional] [--iommu-modes MODES]
        $(basename "$0") --suite fixture --fixture KO --tests DIR [--module KO]
-       $(basename "$0") --suite emulation --fixture KO --module KO --tests DIR [--iommu-modes MODES]
-                  [--feature-cli PATH]
+       $(basename "$0") --suite emulation|reliability|emulation+reliability --fixture KO
+                  --module KO --tests DIR [--iommu-modes MODES] [--feature-cli PATH]
        $(basename "$0") --suite clients --fixture KO --module KO --tests DIR
 
 Inside the test VM: finds the igb PFs and the pci-testdev, creates 2 VFs on
 the first PF (without autoprobing a VF driver), loads KO, binds VF 0 to
 vfio-pasid-vf through driver_override and runs the suite's kselftests from DIR:
   functional   vpv_bind_test vpv_config_test vpv_params_test  (default)
-  reliability  vpv_rebind_test
-  functional+reliability  both, in one boot (the debug kernel's boot costs
-               about 100 s under TCG: scripts/test.sh runs them so there)
 then unbinds and unloads the module, which must leave nothing behind.
+
+The reliability suite (needs --module and --fixture) is the hostile VFIO
+user, for the debug kernel (KASAN, lockdep, kmemleak): on the igb PF dressed
+up as the emulation suite does it (3 VFs, VF 0 and VF 2 bound), vpv_fuzz_test
+on VF 0 (random config accesses of every size and offset, VPV_FUZZ_OPS of
+them, default 100000), vpv_race_test on VF 0 with VF 2 opened and closed by
+another process (VPV_RACE_SECONDS, default 10), vpv_lifecycle_test on VF 0
+(PF SR-IOV disable, PF unbind, the PF's PASID going off and module unload,
+each under traffic) and vpv_rebind_test on VF 0 (VPV_REBIND_CYCLES bind/
+unbind cycles, default 100); last a kmemleak scan of the whole suite.
+emulation+reliability runs both suites in one boot (a debug boot costs about
+100 s under TCG), the reliability programs in the igb pass.
+scripts/reliability.sh runs the reliability suite alone, and its long mode.
 
 The emulation suite (needs --module and --fixture) loads the vpv_pf fixture
 per PF type, with PRI enabled on the PF, VF capabilities that vfio-pci hides
 and hidden registers; creates the VFs (igb: 3, nvme: 2; VF 1 with a full
 extended config space), binds VF 0 (on igb also VF 2) to vfio-pasid-vf and
-runs vpv_emul_test, vpv_race_test and vpv_feature_test on VF 0
+runs vpv_emul_test and vpv_feature_test on VF 0
 (vpv_feature_test: VFIO_DEVICE_FEATURE_PASID_VF, which does not depend on
 the IOMMU mode: its tests run in mode iommufd, one also in
 vfio_type1v2_iommu, each only if --iommu-modes keeps it), on igb
@@ -117,10 +126,10 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ $suite == fixture ]]; then
 	[[ -n $fixture && -n $tests ]] || { usage >&2; exit 2; }
-elif [[ $suite == emulation || $suite == clients ]]; then
-	[[ -n $fixture && -n $module && -n $tests ]] || { usage >&2; exit 2; }
-else
+elif [[ $suite == functional ]]; then
 	[[ -n $module && -n $tests ]] || { usage >&2; exit 2; }
+else
+	[[ -n $fixture && -n $module && -n $tests ]] || { usage >&2; exit 2; }
 fi
 # vpv_denylist_test loads the module itself: give it an absolute path.
 [[ -z $module ]] || module=$(readlink -f "$module")
@@ -134,12 +143,16 @@ for m in $all_modes; do
 	[[ " $iommu_modes " == *" $m "* ]] || mode_filter+=(-V "$m")
 done
 
+# emulation, reliability: whether the suite has the emulation suite's and
+# the reliability suite's programs (and steps).
+emulation=0 reliability=0
+reliability_progs=(vpv_fuzz_test vpv_race_test vpv_lifecycle_test vpv_rebind_test)
 case $suite in
 functional) progs=(vpv_bind_test vpv_config_test vpv_params_test) ;;
-reliability) progs=(vpv_rebind_test) ;;
-functional+reliability) progs=(vpv_bind_test vpv_config_test vpv_params_test vpv_rebind_test) ;;
 fixture) progs=(vpv_fixture_test) ;;
-emulation) progs=(vpv_emul_test vpv_race_test vpv_feature_test) ;;	# + vpv_tenant_test on igb, vpv_attach_test, vpv_pf_test
+emulation) progs=(vpv_emul_test vpv_feature_test) emulation=1 ;;	# + vpv_tenant_test on igb, vpv_attach_test, vpv_pf_test
+reliability) progs=() reliability=1 ;;					# on igb: reliability_progs
+emulation+reliability) progs=(vpv_emul_test vpv_feature_test) emulation=1 reliability=1 ;;
 clients) progs=(vpv_qemu_test vpv_libvirt_test) ;;
 *) usage >&2; exit 2 ;;
 esac
@@ -288,7 +301,7 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 
 # vpv_pf parameters per PF type.
 fixture_params() { # type pf
-	if [[ $suite == emulation || $suite == clients ]]; then
+	if [[ $suite != fixture ]]; then
 		# Defaults (PASID width 20, Exec, Priv, PRI, PRG Response PASID
 		# Required), PRI enabled on the PF, VF 1 full, and per type:
 		# igb: a hidden register inside the PF's PASID offset (0x1a0), so
@@ -331,16 +344,19 @@ type_progs() { # type
 	local attach=
 	# PASID attach: iommufd cdev only, so only if that mode is asked for.
 	[[ " $iommu_modes " != *" iommufd "* ]] || attach=vpv_attach_test
-	if [[ $suite == emulation && $1 == igb ]]; then
-		echo "${progs[*]} vpv_tenant_test $attach vpv_pf_test"
-	elif [[ $suite == emulation ]]; then
+	local rel=
+	# The reliability programs on igb: vpv_race_test needs a second VF.
+	[[ $reliability -eq 0 || $1 != igb ]] || rel=${reliability_progs[*]}
+	if [[ $emulation -eq 1 && $1 == igb ]]; then
+		echo "${progs[*]} vpv_tenant_test $attach vpv_pf_test $rel"
+	elif [[ $emulation -eq 1 ]]; then
 		echo "${progs[*]} $attach vpv_pf_test"
 	else
-		echo "${progs[*]}"
+		echo "${progs[*]} $rel"
 	fi
 }
 type_numvfs() { # type
-	if [[ $suite == emulation && $1 == igb ]]; then echo 3; else echo 2; fi
+	if [[ $emulation -eq 1 || $reliability -eq 1 ]] && [[ $1 == igb ]]; then echo 3; else echo 2; fi
 }
 
 # Emulation suite, last: a VF whose Device ID is on vfio-pci's denylist
@@ -384,8 +400,9 @@ run_fixture_suite() {
 	local -A pf_of=()
 	local d vf0 vf1 vf2
 
-	# The clients see the driver's side, the same for every PF type: igb.
-	if [[ $suite == clients ]]; then
+	# The clients see the driver's side, the same for every PF type: igb;
+	# the reliability programs run on it alone.
+	if [[ $suite == clients || $suite == reliability ]]; then
 		read -r -a types <<<"${VPV_FIXTURE_TYPES:-igb}"
 	else
 		read -r -a types <<<"${VPV_FIXTURE_TYPES:-igb nvme}"
@@ -399,13 +416,18 @@ run_fixture_suite() {
 	for type in "${types[@]}"; do
 		read -r -a tprogs <<<"$(type_progs "$type")"
 		total=$((total + ${#tprogs[@]} + 2))
-		[[ $suite != emulation ]] || total=$((total + 1))
-		[[ $suite != emulation || -z $feature_cli ]] || total=$((total + 1))
+		[[ $emulation -eq 0 ]] || total=$((total + 1))
+		[[ $emulation -eq 0 || -z $feature_cli ]] || total=$((total + 1))
 	done
 	# Emulation: the denylisted VF (load, program, unload).
-	[[ $suite != emulation ]] || total=$((total + 3))
+	[[ $emulation -eq 0 ]] || total=$((total + 3))
+	# Reliability: the kmemleak scan of the whole suite.
+	[[ $reliability -eq 0 ]] || total=$((total + 1))
 	echo "TAP version 13"
 	echo "1..$total"
+	# Reliability: what kmemleak finds at the end is the suite's, not the boot's.
+	[[ $reliability -eq 0 || ! -e /sys/kernel/debug/kmemleak ]] ||
+		echo clear >/sys/kernel/debug/kmemleak
 	[[ -z $module ]] || insmod "$module"
 	for type in "${types[@]}"; do
 		read -r -a tprogs <<<"$(type_progs "$type")"
@@ -456,13 +478,17 @@ run_fixture_suite() {
 				run_prog "$n" "$prog ($type)" env VPV_FIXTURE_KO="$fixture" \
 					VPV_FIXTURE_PARAMS="$params" "$tests/$prog" || failed=1
 				;;
-			vpv_race_test)
-				run_prog "$n" "$prog ($type)" env VPV_RACE_SECONDS=10 \
-					"$tests/$prog" "${mode_filter[@]}" "$vf0" || failed=1
+			vpv_race_test) # VF 2 is opened and closed meanwhile
+				run_prog "$n" "$prog ($type)" env VPV_RACE_SECONDS="${VPV_RACE_SECONDS:-10}" \
+					"$tests/$prog" "${mode_filter[@]}" "$vf0" "$vf2" || failed=1
 				;;
 			vpv_tenant_test)
 				run_prog "$n" "$prog ($type)" \
 					"$tests/$prog" "${mode_filter[@]}" "$vf0" "$vf2" || failed=1
+				;;
+			vpv_lifecycle_test) # it unloads the module under an open VF, and reloads it
+				run_prog "$n" "$prog ($type)" env VPV_MODULE_KO="$module" \
+					"$tests/$prog" "${mode_filter[@]}" "$vf0" || failed=1
 				;;
 			vpv_qemu_test) # it reloads the module with emulate=0 and back
 				run_prog "$n" "$prog ($type)" env VPV_MODULE_KO="$module" \
@@ -489,7 +515,7 @@ run_fixture_suite() {
 		done
 		# The Rust consumer of the feature, on VF 0: vpv_cli_test runs it and
 		# compares what it prints with its own view of the VF.
-		if [[ $suite == emulation && -n $feature_cli ]]; then
+		if [[ $emulation -eq 1 && -n $feature_cli ]]; then
 			n=$((n + 1))
 			if [[ -n $skip ]]; then
 				step "$n" "vpv_cli_test ($type)" skip "$skip"
@@ -502,7 +528,7 @@ run_fixture_suite() {
 			fi
 		fi
 		# emulate=N: the same VF is byte for byte what vfio-pci shows, PASID PF or not.
-		if [[ $suite == emulation ]]; then
+		if [[ $emulation -eq 1 ]]; then
 			n=$((n + 1))
 			if [[ -n $skip ]]; then
 				step "$n" "emulate_off_matches_vfio_pci ($type)" skip "$skip"
@@ -535,11 +561,36 @@ run_fixture_suite() {
 			failed=1
 		fi
 	done
-	[[ $suite != emulation ]] || run_denylist "$n" "${pf_of[igb]:-}"
+	if [[ $emulation -eq 1 ]]; then
+		run_denylist "$n" "${pf_of[igb]:-}"
+		n=$((n + 3))
+	fi
 	[[ -z $module ]] || rmmod vfio_pasid_vf
+	[[ $reliability -eq 0 ]] || kmemleak_scan $((n + 1))
 	finish $failed
 }
-[[ $suite != fixture && $suite != emulation && $suite != clients ]] || run_fixture_suite
+
+# Reliability, last: whatever the suite leaked since it cleared kmemleak at
+# its start, kmemleak finds (it reports objects unreferenced for 5 s, in a
+# scan), module unloaded.  Step N.
+kmemleak_scan() { # n -> sets failed
+	local kl=/sys/kernel/debug/kmemleak reports
+	if [[ ! -e $kl ]]; then
+		step "$1" kmemleak_finds_nothing_after_the_suite skip "no $kl: kernel without CONFIG_DEBUG_KMEMLEAK"
+		return
+	fi
+	sleep 6
+	echo scan >"$kl"
+	reports=$(grep -c 'unreferenced object' "$kl" || true)
+	if [[ $reports -eq 0 ]]; then
+		step "$1" kmemleak_finds_nothing_after_the_suite ok
+	else
+		head -n 40 "$kl" | sed 's/^/# /'
+		step "$1" kmemleak_finds_nothing_after_the_suite fail "$reports kmemleak reports"
+		failed=1
+	fi
+}
+[[ $suite == functional ]] || run_fixture_suite
 
 mapfile -t pfs < <(find_fn 0x8086 0x10c9)
 nonvf=$(find_fn 0x1b36 0x0005 | head -n 1)
