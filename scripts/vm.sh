@@ -22,10 +22,10 @@ directory under build/vm/) is writable and holds:
   output     what COMMAND printed (also printed here at the end)
   console    the VM console (boot messages included)
   status     the exit status of COMMAND
-  monitor.sock  QEMU's HMP monitor while the VM runs (for a VM that stalls:
-             'sendkey alt-sysrq-9', then 'sendkey alt-sysrq-w', lists the
-             blocked tasks on the console; a task blocked for 60 s is
-             reported there by itself)
+  monitor.sock  QEMU's HMP monitor while the VM runs
+  stall.txt  after a timeout: each vCPU's registers (RIP resolved against
+             System.map) and local APIC, taken from the monitor before
+             QEMU is killed (scripts/vm-stall-dump.py)
 COMMAND runs as root in the guest with VPV_OUT=DIR in its environment.
 
 Exit status: COMMAND's, or 1 if dmesg shows a WARN, BUG, Oops, KASAN,
@@ -150,6 +150,13 @@ boot() {
 	local qemu
 	qemu=$(pgrep -f -- "$(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"path=$out,")" || true)
 	if [[ -n $qemu ]]; then
+		# A stall that the guest kernel did not report: what each vCPU is
+		# doing (registers, symbolized RIP, local APIC) before it goes.
+		if [[ $vng_rc -eq 124 && -S $out/monitor.sock ]]; then
+			timeout 120 "$VPV_ROOT/scripts/vm-stall-dump.py" "$out/monitor.sock" \
+				"$kbuild/System.map" >"$out/stall.txt" 2>&1 || true
+			log "the VM timed out: each vCPU's registers and local APIC in $out/stall.txt"
+		fi
 		log "vng exit $vng_rc with its QEMU (pid $qemu) still running: killing it"
 		kill -KILL $qemu 2>/dev/null || true
 	fi
