@@ -107,7 +107,13 @@
  * 6. after each access that must fail (and each empty one), a 4-byte read
  *    of a known register returns its expected value;
  * 7. every class of operation ran (at least N/1000 times each, the FLRs
- *    as scheduled), so that none of the above passes vacuously.
+ *    as scheduled), so that none of the above passes vacuously;
+ * 8. the VF is left as found: vfio-pci passes the bytes of extended config
+ *    space that no capability claims raw to the VF, and the fixture keeps
+ *    what was written there across FLRs, so the fuzz writes back the real
+ *    bytes it changed there (through VFIO) and the VF's config space (sysfs)
+ *    then reads as at the start.  Otherwise the programs after it find
+ *    free room in use (a nonzero dword is in use for placement).
  */
 #include <errno.h>
 #include <limits.h>
@@ -199,6 +205,7 @@ enum invariant {
 	INV_CHAIN,		/* 4 */
 	INV_ERRNO,		/* 5 */
 	INV_AFTER,		/* 6 */
+	INV_LEFT,		/* 8 */
 	NR_INV
 };
 
@@ -448,6 +455,38 @@ static uint8_t real_byte(const struct fuzz *f, unsigned int off, uint8_t v)
 	if (f->af && off == f->af + PCI_AF_CTRL)
 		v &= ~PCI_AF_CTRL_FLR;
 	return v;
+}
+
+/*
+ * Writes back, through VFIO, the real bytes of extended config space that
+ * read otherwise than in @start (the VF's config space through sysfs, before
+ * the fuzz); then each byte that still differs is a finding.
+ */
+static void leave_as_found(struct fuzz *f, const uint8_t *start)
+{
+	static uint8_t now[CFG_SIZE];
+	unsigned int off;
+	int ret, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		ret = vpv_cfg_read(vf_bdf, 0, now, CFG_SIZE);
+		if (ret) {
+			fail(INV_LEFT, "reading %s's config space through sysfs: %s", vf_bdf,
+			     strerror(-ret));
+			return;
+		}
+		for (off = PCI_CFG_SPACE_SIZE; off < CFG_SIZE; off++) {
+			if (now[off] == start[off] || emulated(f, off) || link_next(f, off))
+				continue;
+			if (pass) {
+				fail(INV_LEFT, "byte %#x reads %#04x, %#04x before the fuzz", off,
+				     now[off], start[off]);
+				continue;
+			}
+			if (cfg_rw(f, true, off, (void *)&start[off], 1) != 1)
+				fail(INV_LEFT, "writing back byte %#x: %s", off, strerror(errno));
+		}
+	}
 }
 
 /* Reads the fixture's write logs and checks them; clears them. */
@@ -874,7 +913,7 @@ static void find_regions(struct __test_metadata *_metadata, struct fuzz *f)
 
 static void run_fuzz(struct __test_metadata *_metadata, const char *iommu_mode)
 {
-	static uint8_t img[CFG_SIZE];
+	static uint8_t img[CFG_SIZE], host[CFG_SIZE];
 	static struct fuzz f;
 	unsigned long flr_every = n_ops / 4 < FLR_EVERY ? n_ops / 4 : FLR_EVERY;
 	char why[256], placement[512];
@@ -898,6 +937,7 @@ static void run_fuzz(struct __test_metadata *_metadata, const char *iommu_mode)
 	ASSERT_EQ((uint64_t)VFIO_PCI_CONFIG_REGION_INDEX << REGION_SHIFT, f.cfg)
 		TH_LOG("the config region is not where vfio-pci's region index >> 40 puts it");
 	ASSERT_EQ(CFG_SIZE, pread(f.fd, img, CFG_SIZE, f.cfg));
+	ASSERT_EQ(0, vpv_cfg_read(vf_bdf, 0, host, CFG_SIZE));
 	ret = vpv_emul_expect(vf_bdf, img, &f.x, why, sizeof(why));
 	ASSERT_EQ(0, ret) TH_LOG("%s", why);
 	ASSERT_EQ(f.x.pasid_cap, vpv_le16(img + f.x.pasid + PCI_PASID_CAP))
@@ -955,6 +995,7 @@ static void run_fuzz(struct __test_metadata *_metadata, const char *iommu_mode)
 	walk(&f);
 	valid_access(&f, false, 0, CFG_SIZE);	/* the whole config space, once more */
 	res->seconds = vpv_since(t0);
+	leave_as_found(&f, host);
 
 	vfio_pci_device_cleanup(f.dev);
 	iommu_cleanup(iommu);
@@ -1060,6 +1101,14 @@ TEST_F_TIMEOUT(fuzz, a_known_register_reads_its_value_after_each_invalid_access,
 	EXPECT_EQ(0, res->inv[INV_AFTER].fails)
 		TH_LOG("%lu reads after an invalid access failed or read a wrong value",
 		       res->inv[INV_AFTER].fails);
+}
+
+TEST_F_TIMEOUT(fuzz, real_extended_config_reads_as_found_after_the_fuzz, FUZZ_TIMEOUT)
+{
+	print_log(INV_LEFT);
+	EXPECT_EQ(0, res->inv[INV_LEFT].fails)
+		TH_LOG("%lu bytes of the VF's extended config space not as before the fuzz",
+		       res->inv[INV_LEFT].fails);
 }
 
 TEST_F_TIMEOUT(fuzz, every_class_of_access_ran, FUZZ_TIMEOUT)
